@@ -1,0 +1,326 @@
+"""Benchmark and calibration for the FAQ matcher (pure Python; no Django).
+
+Protocol (see /work/shared/data/README.md): each category of a train CSV is one canned
+answer whose variants are its first k rows in file order; every row of a questions CSV is a
+question whose right answer is its category; category ``oos`` means "should hand off".
+
+Thresholds, weights and calibration constants are chosen with ``cross_validate`` /
+``fit_calibration``, which use train.csv alone: the index is built from k rows of each
+category taken at several offsets, and the remaining train rows are the questions.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import random
+import resource
+import time
+import tracemalloc
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from bot.matcher import Candidate, Entry, MatcherConfig, MatcherIndex
+from bot.policy import DEFAULT_THRESHOLDS, Thresholds, decide
+
+OOS = "oos"
+
+
+def read_rows(path: str | Path) -> list[tuple[str, str]]:
+    """(text, category) rows of a ``text,category`` CSV; blank texts are skipped."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or "text" not in reader.fieldnames or "category" not in reader.fieldnames:
+            raise ValueError(f"{path}: expected a CSV with columns text,category")
+        return [(r["text"], r["category"]) for r in reader if (r["text"] or "").strip()]
+
+
+def group_by_category(rows: Iterable[tuple[str, str]]) -> "OrderedDict[str, list[str]]":
+    groups: OrderedDict[str, list[str]] = OrderedDict()
+    for text, cat in rows:
+        groups.setdefault(cat, []).append(text)
+    return groups
+
+
+def load_first_k(path: str | Path, k: int = 10, offset: int = 0) -> list[Entry]:
+    """Entries for the first-k protocol: rows ``offset..offset+k`` of each category, in file order."""
+    if k <= 0:
+        raise ValueError("k must be positive")
+    groups = group_by_category(read_rows(path))
+    return [Entry(cat, t) for cat, texts in groups.items() if cat != OOS for t in texts[offset : offset + k]]
+
+
+@dataclasses.dataclass
+class QuestionResult:
+    text: str
+    expected: str
+    predicted: str
+    confidence: float
+    decision: str  # answer | suggest | handoff
+    top_score: float
+    margin: float
+    seconds: float
+
+
+@dataclasses.dataclass
+class Figures:
+    questions: int
+    in_scope: int
+    top1_accuracy: float  # over in-scope questions
+    answered_share: float  # at the default thresholds, over all questions
+    answered_precision: float
+    suggest_share: float
+    suggest_contains_right: float  # share of suggested in-scope questions whose right answer was offered
+    coverage_at_90: float
+    oos_questions: int
+    oos_answered: float  # share of oos questions answered (lower is better)
+    latency_p50_ms: float
+    latency_p99_ms: float
+    build_seconds: float
+    index_size: int
+    peak_memory_mb: float
+
+    def lines(self) -> list[str]:
+        out = []
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            out.append(f"{f.name:26s} {v:.4f}" if isinstance(v, float) else f"{f.name:26s} {v}")
+        return out
+
+
+def decision_bucket(action: str) -> str:
+    """greeting/thanks are not answers from the answer set, so they count as hand-offs."""
+    return action if action in ("answer", "suggest") else "handoff"
+
+
+def run_questions(index: MatcherIndex, questions: Sequence[tuple[str, str]], thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[QuestionResult]:
+    results = []
+    for text, expected in questions:
+        t0 = time.perf_counter()
+        cands = index.match(text, limit=3)
+        dt = time.perf_counter() - t0
+        d = decide(text, cands, thresholds)
+        top = cands[0] if cands else None
+        margin = (cands[0].score - cands[1].score) if len(cands) > 1 else (cands[0].score if cands else 0.0)
+        results.append(
+            QuestionResult(
+                text=text,
+                expected=expected,
+                predicted=str(top.answer_id) if top else "",
+                confidence=top.confidence if top else 0.0,
+                decision=decision_bucket(d.action),
+                top_score=top.score if top else 0.0,
+                margin=margin,
+                seconds=dt,
+            )
+        )
+        results[-1].suggested = [str(c.answer_id) for c in d.candidates] if d.action == "suggest" else []  # type: ignore[attr-defined]
+    return results
+
+
+def coverage_at_precision(results: Sequence[QuestionResult], precision: float = 0.9) -> float:
+    """Largest share of questions answerable (highest confidence first) at >= ``precision``."""
+    if not results:
+        return 0.0
+    order = sorted(results, key=lambda r: -r.confidence)
+    right = np.cumsum([r.predicted == r.expected and r.expected != OOS for r in order])
+    n = np.arange(1, len(order) + 1)
+    ok = np.nonzero(right / n >= precision)[0]
+    return float((ok[-1] + 1) / len(order)) if len(ok) else 0.0
+
+
+def summarize(results: Sequence[QuestionResult], build_seconds: float = 0.0, index_size: int = 0, peak_mb: float = 0.0) -> Figures:
+    n = len(results)
+    ins = [r for r in results if r.expected != OOS]
+    oos = [r for r in results if r.expected == OOS]
+    answered = [r for r in results if r.decision == "answer"]
+    suggested = [r for r in ins if r.decision == "suggest"]
+    lat = sorted(r.seconds * 1000 for r in results) or [0.0]
+    return Figures(
+        questions=n,
+        in_scope=len(ins),
+        top1_accuracy=_share(sum(r.predicted == r.expected for r in ins), len(ins)),
+        answered_share=_share(len(answered), n),
+        answered_precision=_share(sum(r.predicted == r.expected for r in answered), len(answered)),
+        suggest_share=_share(sum(r.decision == "suggest" for r in results), n),
+        suggest_contains_right=_share(sum(r.expected in getattr(r, "suggested", []) for r in suggested), len(suggested)),
+        coverage_at_90=coverage_at_precision(results, 0.9),
+        oos_questions=len(oos),
+        oos_answered=_share(sum(r.decision == "answer" for r in oos), len(oos)),
+        latency_p50_ms=_pct(lat, 50),
+        latency_p99_ms=_pct(lat, 99),
+        build_seconds=build_seconds,
+        index_size=index_size,
+        peak_memory_mb=peak_mb,
+    )
+
+
+def evaluate(train: str | Path, test: str | Path, k: int = 10, thresholds: Thresholds = DEFAULT_THRESHOLDS, config: MatcherConfig | None = None) -> tuple[Figures, list[QuestionResult]]:
+    """The benchmark: build from first-k of ``train``, ask every row of ``test``."""
+    entries = load_first_k(train, k)
+    questions = read_rows(test)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    index = MatcherIndex.build(entries, config)
+    build = time.perf_counter() - t0
+    results = run_questions(index, questions, thresholds)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # Latency measured with tracemalloc off (it slows allocation-heavy code several times).
+    for r in results:
+        t0 = time.perf_counter()
+        index.match(r.text, limit=3)
+        r.seconds = time.perf_counter() - t0
+    return summarize(results, build, index.size, peak / 2**20), results
+
+
+def write_rows(results: Iterable[QuestionResult], path: str | Path) -> None:
+    """One CSV row per question: text,expected,predicted,confidence,decision."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "expected", "predicted", "confidence", "decision"])
+        for r in results:
+            w.writerow([r.text, r.expected, r.predicted, f"{r.confidence:.4f}", r.decision])
+
+
+# --- cross-validation on train data only ---------------------------------------------------
+
+
+def cv_folds(train: str | Path, k: int = 10, offsets: Sequence[int] = (0, 30, 60), per_category: int = 20) -> list[tuple[list[Entry], list[tuple[str, str]]]]:
+    """Folds over train.csv: k rows per category at ``offset`` form the index; up to
+    ``per_category`` other rows of that category (spread over the file) are the questions."""
+    groups = group_by_category(read_rows(train))
+    groups.pop(OOS, None)
+    folds = []
+    for off in offsets:
+        entries, questions = [], []
+        for cat, texts in groups.items():
+            chosen = texts[off : off + k] if off + k <= len(texts) else texts[:k]
+            entries += [Entry(cat, t) for t in chosen]
+            rest = [t for t in texts if t not in chosen]
+            step = max(1, len(rest) // per_category)
+            questions += [(t, cat) for t in rest[::step][:per_category]]
+        folds.append((entries, questions))
+    return folds
+
+
+def cross_validate(train: str | Path, k: int = 10, config: MatcherConfig | None = None, offsets: Sequence[int] = (0, 30, 60), thresholds: Thresholds = DEFAULT_THRESHOLDS) -> tuple[Figures, list[QuestionResult]]:
+    all_results: list[QuestionResult] = []
+    for entries, questions in cv_folds(train, k, offsets):
+        index = MatcherIndex.build(entries, config)
+        all_results += run_questions(index, questions, thresholds)
+    return summarize(all_results), all_results
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iters: int = 50) -> np.ndarray:
+    """Newton's method for logistic regression with an intercept; returns [a, b1, b2, ...]."""
+    X = np.hstack([np.ones((len(x), 1)), x])
+    w = np.zeros(X.shape[1])
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-np.clip(X @ w, -50, 50)))
+        g = X.T @ (p - y) + l2 * w
+        H = (X * (p * (1 - p))[:, None]).T @ X + l2 * np.eye(X.shape[1])
+        step = np.linalg.solve(H, g)
+        w -= step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return w
+
+
+def fit_calibration(train: str | Path, ks: Sequence[int] = (5, 10, 20), offsets: Sequence[int] = (0, 30, 60), config: MatcherConfig | None = None, off_topic: Sequence[str] = ()) -> tuple[float, float, float]:
+    """Refit the (A, B, C) constants of ``bot.matcher`` on train.csv alone.
+
+    Several k give several answer-set densities, so the fitted confidence does not assume one
+    particular k. ``off_topic`` questions (never right) teach it that unrelated text is low.
+    """
+    tops, margins, right = [], [], []
+    for k in ks:
+        for entries, questions in cv_folds(train, k, offsets):
+            index = MatcherIndex.build(entries, config)
+            for text, cat in list(questions) + [(t, OOS) for t in off_topic]:
+                c = index.match(text, limit=2)
+                if not c:
+                    continue
+                tops.append(c[0].score)
+                margins.append(c[0].score - (c[1].score if len(c) > 1 else 0.0))
+                right.append(float(str(c[0].answer_id) == cat))
+    w = fit_logistic(np.column_stack([tops, margins]), np.asarray(right))
+    return float(w[0]), float(w[1]), float(w[2])
+
+
+def choose_thresholds(results: Sequence[QuestionResult], target_precision: float = 0.92) -> float:
+    """Lowest confidence threshold whose answered questions reach ``target_precision``."""
+    order = sorted(results, key=lambda r: -r.confidence)
+    right = np.cumsum([r.predicted == r.expected for r in order])
+    n = np.arange(1, len(order) + 1)
+    ok = np.nonzero(right / n >= target_precision)[0]
+    return float(order[ok[-1]].confidence) if len(ok) else 1.0
+
+
+# --- latency on synthetic answer sets ------------------------------------------------------
+
+
+def synthetic_entries(source_texts: Sequence[str], n_variants: int, per_answer: int = 10, seed: int = 7) -> list[Entry]:
+    """A deterministic answer set of ``n_variants`` made by recombining words of real questions."""
+    rng = random.Random(seed)
+    words = [t.split() for t in source_texts if t.split()]
+    out = []
+    for i in range(n_variants):
+        a, b = rng.choice(words), rng.choice(words)
+        cut_a, cut_b = rng.randint(1, len(a)), rng.randint(0, len(b) - 1)
+        out.append(Entry(i // per_answer, " ".join(a[:cut_a] + b[cut_b:])))
+    return out
+
+
+def latency_benchmark(train: str | Path, sizes: Sequence[int] = (1000, 10000, 100000), n_questions: int = 500, seed: int = 11) -> list[dict[str, float]]:
+    """Build time and match latency (p50/p99 ms) per synthetic index size, one process/core."""
+    texts = [t for t, _ in read_rows(train)]
+    rng = random.Random(seed)
+    questions = [rng.choice(texts) for _ in range(n_questions)]
+    rows = []
+    for size in sizes:
+        entries = synthetic_entries(texts, size)
+        t0 = time.perf_counter()
+        index = MatcherIndex.build(entries)
+        build = time.perf_counter() - t0
+        for q in questions[:20]:  # warm-up
+            index.match(q)
+        lat = []
+        for q in questions:
+            t0 = time.perf_counter()
+            index.match(q)
+            lat.append((time.perf_counter() - t0) * 1000)
+        lat.sort()
+        rows.append({"variants": size, "build_s": build, "p50_ms": _pct(lat, 50), "p99_ms": _pct(lat, 99), "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+    return rows
+
+
+def _share(a: int, b: int) -> float:
+    return a / b if b else 0.0
+
+
+def _pct(sorted_values: Sequence[float], p: float) -> float:
+    if not sorted_values:
+        return 0.0
+    i = min(len(sorted_values) - 1, max(0, math.ceil(p / 100 * len(sorted_values)) - 1))
+    return float(sorted_values[i])
+
+
+__all__ = [
+    "Candidate",
+    "Figures",
+    "QuestionResult",
+    "choose_thresholds",
+    "coverage_at_precision",
+    "cross_validate",
+    "evaluate",
+    "fit_calibration",
+    "latency_benchmark",
+    "load_first_k",
+    "read_rows",
+    "write_rows",
+]
