@@ -1,0 +1,1 @@
+"""Channel adapter tests: a shared contract plus per-channel send tests."""
