@@ -53,8 +53,8 @@ _MOBILE_SIGNATURE = re.compile(
 def _is_attribution(lines: list[str], i: int) -> int:
     """How many lines starting at ``i`` form an attribution line (0 if none)."""
     for span in (1, 2, 3):
-        if i + span > len(lines):
-            break
+        if i + span > len(lines) or not lines[i + span - 1].strip():
+            break  # an attribution never spans a blank line
         joined = " ".join(line.strip() for line in lines[i : i + span])
         if _ATTRIBUTION.match(joined):
             return span
@@ -211,7 +211,7 @@ class _TextExtractor(HTMLParser):
             text = self._current_line()
             if href.startswith(("http://", "https://")) and href not in text:
                 self.parts.append(f" ({href})")
-        if tag in _BLOCK_TAGS and tag != "br":
+        if tag in _BLOCK_TAGS and tag not in ("br", "li"):
             self.parts.append("\n")
 
     def _current_line(self) -> str:
