@@ -1,0 +1,343 @@
+"""The inbox's data: contacts and their channel identities, inboxes, conversations, messages.
+
+Only ``inbox.services`` creates or changes these rows (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+def new_public_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class ChannelKind(models.TextChoices):
+    WEBCHAT = "webchat", "Web chat"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    MESSENGER = "messenger", "Messenger"
+    EMAIL = "email", "E-mail"
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentProfile(models.Model):
+    """Per-agent settings that Django's user model does not have."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile")
+    display_name = models.CharField(max_length=100, blank=True)
+    avatar_url = models.URLField(blank=True)
+    max_open_conversations = models.PositiveIntegerField(
+        default=10, help_text="Auto-assignment skips the agent at this many open conversations."
+    )
+    accepts_auto_assignment = models.BooleanField(default=True)
+    last_assigned_at = models.DateTimeField(null=True, blank=True, help_text="Round-robin order.")
+
+    def __str__(self) -> str:
+        return self.display_name or self.user.get_username()
+
+
+class AgentConnection(models.Model):
+    """One open agent tab (websocket). Presence is derived from these rows, so every server
+    process sees the same presence; stale rows (a crashed process) expire by ``last_seen``."""
+
+    class Presence(models.TextChoices):
+        ONLINE = "online"
+        AWAY = "away"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections")
+    channel_name = models.CharField(max_length=200, unique=True)
+    presence = models.CharField(max_length=10, choices=Presence.choices, default=Presence.ONLINE)
+    connected_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+
+
+class Inbox(models.Model):
+    """One configured channel account: a website chat, a WhatsApp number, a Facebook page or a
+    mailbox. ``channel_config`` holds the provider settings and credentials the adapter needs."""
+
+    name = models.CharField(max_length=100)
+    channel_kind = models.CharField(max_length=20, choices=ChannelKind.choices)
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False,
+                                 help_text="Used in the widget snippet and the webhook URL.")
+    enabled = models.BooleanField(default=True)
+    channel_config = models.JSONField(default=dict, blank=True,
+                                      help_text="Provider settings and credentials (see docs/channels.md).")
+    channel_state = models.JSONField(default=dict, blank=True, editable=False,
+                                     help_text="Adapter bookkeeping, e.g. the last IMAP UID seen.")
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    webhook_verify_token = models.CharField(max_length=64, default=new_secret)
+    widget_secret = models.CharField(max_length=64, default=new_secret,
+                                     help_text="HMAC key for identity verification from the shop's site.")
+    allowed_origins = models.TextField(
+        blank=True, help_text="Web chat: one origin per line (https://shop.example.com). Empty allows any.")
+    widget_settings = models.JSONField(default=dict, blank=True,
+                                       help_text="Web chat look: color, title, position, avatar_url, pre_chat_form.")
+    greeting = models.TextField(blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    business_hours = models.JSONField(
+        default=dict, blank=True,
+        help_text='Opening hours by weekday 0=Monday: {"0": [["09:00", "18:00"]], ...}. Empty means always open.')
+    out_of_hours_message = models.TextField(blank=True)
+    auto_assign = models.BooleanField(default=True, help_text="Give handed-off conversations to an online agent.")
+    reopen_window_hours = models.PositiveIntegerField(
+        default=72, help_text="A customer's message within this time after resolution reopens the conversation; "
+                              "later ones start a new conversation.")
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="inboxes", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "inboxes"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_channel_kind_display()})"
+
+    def origin_allowed(self, origin: str) -> bool:
+        allowed = [line.strip().rstrip("/") for line in self.allowed_origins.splitlines() if line.strip()]
+        return not allowed or origin.rstrip("/") in allowed
+
+
+class Contact(models.Model):
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True, db_index=True)
+    phone = models.CharField(max_length=40, blank=True, db_index=True,
+                             help_text="E.164 digits, e.g. +5511999990000.")
+    locale = models.CharField(max_length=10, blank=True)
+    avatar_url = models.URLField(blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    opted_out = models.BooleanField(default=False, help_text="Never send automatic messages (surveys, follow-ups).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.phone or f"Contact #{self.pk}"
+
+    @property
+    def first_name(self) -> str:
+        return (self.name or "").split(" ")[0]
+
+
+class ContactIdentity(models.Model):
+    """How one contact is addressed on one channel: a WhatsApp number, a page-scoped Messenger
+    id, an e-mail address or a widget visitor id. Unique per channel kind, so the same person
+    arriving again finds the same contact."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="identities")
+    channel_kind = models.CharField(max_length=20, choices=ChannelKind.choices)
+    address = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel_kind", "address"], name="unique_identity")]
+        verbose_name_plural = "contact identities"
+
+    def __str__(self) -> str:
+        return f"{self.channel_kind}:{self.address}"
+
+
+class Label(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+    color = models.CharField(max_length=7, default="#64748b")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Conversation(models.Model):
+    class Status(models.TextChoices):
+        BOT = "bot", "Bot"
+        PENDING = "pending", "Waiting for an agent"
+        OPEN = "open", "Open"
+        SNOOZED = "snoozed", "Snoozed"
+        RESOLVED = "resolved", "Resolved"
+
+    class Priority(models.IntegerChoices):
+        NONE = 0, "None"
+        LOW = 1, "Low"
+        MEDIUM = 2, "Medium"
+        HIGH = 3, "High"
+        URGENT = 4, "Urgent"
+
+    class HandoffReason(models.TextChoices):
+        NONE = "", "—"
+        LOW_CONFIDENCE = "low_confidence", "The bot was not confident"
+        ASKED_FOR_HUMAN = "asked_for_human", "The customer asked for a person"
+        REPEATED_MISSES = "repeated_misses", "The bot missed several times"
+        NOT_HELPFUL = "not_helpful", "The customer said the answer did not help"
+        NO_ANSWERS = "no_answers", "No canned answers for this inbox"
+        BOT_DISABLED = "bot_disabled", "The bot is off for this inbox"
+        BOT_ERROR = "bot_error", "The bot failed"
+
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="conversations")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.BOT)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="assigned_conversations")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations")
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NONE)
+    labels = models.ManyToManyField(Label, blank=True, related_name="conversations")
+    subject = models.CharField(max_length=255, blank=True)
+    thread_token = models.CharField(max_length=32, default=new_public_id, unique=True, editable=False,
+                                    help_text="Carried in e-mail reply addresses (support+TOKEN@...).")
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    handoff_reason = models.CharField(max_length=20, choices=HandoffReason.choices, blank=True, default="")
+    handoff_detail = models.CharField(max_length=255, blank=True)
+    bot_misses = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(default=timezone.now)
+    last_incoming_at = models.DateTimeField(null=True, blank=True,
+                                            help_text="Starts the 24-hour customer service window.")
+    last_message_preview = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["inbox", "status", "-last_activity_at"], name="conv_inbox_status_activity"),
+            models.Index(fields=["assignee", "status", "-last_activity_at"], name="conv_assignee_status_activity"),
+            models.Index(fields=["status", "-last_activity_at"], name="conv_status_activity"),
+            models.Index(fields=["contact", "-last_activity_at"], name="conv_contact_activity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.contact} ({self.status})"
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        INCOMING = "in", "Incoming"
+        OUTGOING = "out", "Outgoing"
+
+    class SenderKind(models.TextChoices):
+        CONTACT = "contact", "Contact"
+        AGENT = "agent", "Agent"
+        BOT = "bot", "Bot"
+        SYSTEM = "system", "System"
+
+    class Delivery(models.TextChoices):
+        NONE = "", "—"  # incoming messages, notes, system events
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        FAILED = "failed", "Failed"
+
+    #: Delivery states only move forward along this order ("read stays read").
+    DELIVERY_ORDER = {"": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 5}
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="messages",
+                              help_text="Denormalized so provider ids are unique per inbox.")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    sender_kind = models.CharField(max_length=10, choices=SenderKind.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="messages")
+    text = models.TextField(blank=True)
+    html = models.TextField(blank=True, help_text="Sanitized HTML, for channels that have it (e-mail).")
+    is_private_note = models.BooleanField(default=False)
+    provider_message_id = models.CharField(max_length=255, null=True, blank=True)
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
+    delivery_state = models.CharField(max_length=10, choices=Delivery.choices, blank=True, default="")
+    delivery_error = models.TextField(blank=True)
+    delivery_error_code = models.CharField(max_length=40, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When a queued send is due.")
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker started the last send.")
+    metadata = models.JSONField(default=dict, blank=True,
+                                help_text="Channel extras: quick replies, reactions, location, e-mail headers.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="When the provider says it was sent.")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["inbox", "provider_message_id"], name="unique_provider_message",
+                                    condition=Q(provider_message_id__isnull=False)),
+        ]
+        indexes = [models.Index(fields=["conversation", "created_at"], name="msg_conversation_created")]
+
+    def __str__(self) -> str:
+        return f"{self.get_sender_kind_display()}: {self.text[:50]}"
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    return f"attachments/{timezone.now():%Y/%m}/{secrets.token_hex(8)}/{filename or 'file'}"
+
+
+class Attachment(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for download"
+        STORED = "stored", "Stored"
+        TOO_LARGE = "too_large", "Too large"
+        FAILED = "failed", "Download failed"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    kind = models.CharField(max_length=20, default="file")  # image | audio | video | file | sticker
+    file = models.FileField(upload_to=attachment_path, blank=True)
+    filename = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.STORED)
+    provider_media_id = models.CharField(max_length=255, blank=True)
+    source_url = models.URLField(max_length=2000, blank=True)
+    error = models.CharField(max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return self.filename or f"attachment {self.pk}"
+
+
+class ConversationRead(models.Model):
+    """How far one agent has read one conversation; the unread count is what came after."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="reads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversation_reads")
+    last_read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["conversation", "user"], name="unique_conversation_read")]
+
+
+class WebhookEvent(models.Model):
+    """A provider request exactly as received, stored before anything is parsed so no message is
+    lost when processing fails or the process dies; the admin shows the error of each."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received, not processed yet"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed"
+        REJECTED = "rejected", "Rejected"
+
+    inbox = models.ForeignKey(Inbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_events")
+    channel_kind = models.CharField(max_length=20, blank=True)
+    inbox_public_id = models.CharField(max_length=64, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.BinaryField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    error = models.TextField(blank=True)
+    summary = models.TextField(blank=True, help_text="What processing did: messages, statuses, skipped items.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.channel_kind} event {self.pk} ({self.status})"

@@ -1,0 +1,122 @@
+"""Deliver one queued message through its inbox's adapter, with retries and backoff.
+
+The message's delivery state is the source of truth, not the task queue: the state moves to
+``sending`` before the network call, so a task that runs twice, or after a crash, can tell
+what already happened (see ``services.claim_for_sending`` and ``tasks.sweep``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.utils import timezone
+
+from channels_adapters.base import (
+    OutboundAttachment,
+    OutboundMessage,
+    PermanentSendError,
+    QuickReply,
+    SendError,
+    TemplateRef,
+)
+from channels_adapters.registry import get_adapter
+
+from . import services
+from .models import ChannelKind, ContactIdentity, Message
+from .presenters import agent_name
+
+logger = logging.getLogger(__name__)
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential: base, 2×base, 4×base... capped at one hour."""
+    return min(settings.OUTBOUND_RETRY_BASE_SECONDS * (2 ** max(attempt - 1, 0)), 3600.0)
+
+
+def recipient_address(message: Message) -> str:
+    identity = (ContactIdentity.objects.filter(contact_id=message.conversation.contact_id,
+                                               channel_kind=message.inbox.channel_kind)
+                .order_by("-created_at").first())
+    if identity:
+        return identity.address
+    if message.inbox.channel_kind == ChannelKind.EMAIL:
+        return message.conversation.contact.email
+    return ""
+
+
+def build_outbound(message: Message) -> OutboundMessage:
+    conversation = message.conversation
+    meta = message.metadata
+    attachments = []
+    for attachment in message.attachments.all():
+        data = b""
+        if attachment.file:
+            with attachment.file.open("rb") as fh:
+                data = fh.read()
+        url = f"{settings.PUBLIC_BASE_URL}{attachment.file.url}" if attachment.file else ""
+        attachments.append(OutboundAttachment(filename=attachment.filename, content_type=attachment.content_type,
+                                              data=data, url=url))
+    template = None
+    if meta.get("template"):
+        t = meta["template"]
+        template = TemplateRef(name=t["name"], language=t.get("language", "en_US"), parameters=list(t.get("parameters", [])))
+    extra = {"subject": conversation.subject, "automated": bool(meta.get("automated"))}
+    if message.inbox.channel_kind == ChannelKind.EMAIL:
+        thread = list(conversation.messages.filter(provider_message_id__isnull=False, is_private_note=False)
+                      .exclude(pk=message.pk).order_by("created_at").values_list("provider_message_id", flat=True))
+        last_in = (conversation.messages.filter(direction=Message.Direction.INCOMING, provider_message_id__isnull=False)
+                   .order_by("-created_at").values_list("provider_message_id", flat=True).first())
+        extra.update({"in_reply_to": last_in or (thread[-1] if thread else ""), "references": thread[-20:],
+                      "thread_token": conversation.thread_token})
+    tag = ""
+    if message.inbox.channel_kind == ChannelKind.MESSENGER:
+        window = services.service_window(conversation)
+        if window["applies"] and not window["open"] and message.inbox.channel_config.get("human_agent_tag"):
+            tag = "HUMAN_AGENT"
+    return OutboundMessage(
+        recipient_address=recipient_address(message),
+        text=message.text,
+        attachments=attachments,
+        quick_replies=[QuickReply(title=q["title"], payload=q["payload"]) for q in meta.get("quick_replies", [])],
+        template=template,
+        reply_to_provider_id=message.reply_to.provider_message_id if message.reply_to_id and message.reply_to.provider_message_id else "",
+        sender_name=agent_name(message.author) if message.author_id else "",
+        messaging_tag=tag,
+        local_id=str(message.pk),
+        metadata=extra,
+    )
+
+
+def deliver(message_id: int, *, now: dt.datetime | None = None) -> str:
+    """Send one message. Returns what happened: skipped / sent / retry / failed."""
+    message = services.claim_for_sending(message_id=message_id)
+    if message is None:
+        return "skipped"
+    try:
+        outbound = build_outbound(message)
+        if not outbound.recipient_address:
+            raise PermanentSendError("The contact has no address on this channel.")
+        result = get_adapter(message.inbox).send(outbound)
+    except PermanentSendError as exc:
+        services.record_send_failure(message=message, error=str(exc), code=exc.code)
+        return "failed"
+    except Exception as exc:  # temporary: network, 5xx, rate limits, and unexpected errors
+        if not isinstance(exc, SendError):
+            logger.exception("unexpected error sending message %s", message_id)
+        code = getattr(exc, "code", "")
+        if message.send_attempts >= settings.OUTBOUND_MAX_ATTEMPTS:
+            services.record_send_failure(
+                message=message, code=code,
+                error=f"Gave up after {message.send_attempts} attempts: {exc}")
+            return "failed"
+        delay = getattr(exc, "retry_after", None) or backoff_seconds(message.send_attempts)
+        retry_at = (now or timezone.now()) + dt.timedelta(seconds=delay)
+        services.record_send_failure(message=message, error=f"Retrying: {exc}", code=code, retry_at=retry_at)
+        from .tasks import deliver_message
+
+        deliver_message.schedule(args=(message_id,), eta=retry_at)
+        return "retry"
+    services.record_send_success(message=message, provider_message_id=result.provider_message_id)
+    return "sent"

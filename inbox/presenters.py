@@ -1,0 +1,81 @@
+"""Plain-dict views of the models for websocket events and the widget.
+
+Text is sent as text: browsers insert it with ``textContent``, never as HTML.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from .models import Attachment, Conversation, Message
+
+
+def agent_name(user) -> str:
+    if user is None:
+        return ""
+    profile = getattr(user, "agent_profile", None)
+    return (profile.display_name if profile and profile.display_name else "") or user.get_full_name() or user.get_username()
+
+
+def attachment_payload(attachment: Attachment, *, for_customer: bool = False) -> dict[str, Any]:
+    """Files are served by permission-checked views, never from a public media folder."""
+    if not attachment.file:
+        url = ""
+    elif for_customer:
+        url = reverse("widget-attachment", args=[attachment.pk])
+    else:
+        url = reverse("files:attachment", args=[attachment.pk])
+    return {
+        "id": attachment.pk,
+        "kind": attachment.kind,
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "status": attachment.status,
+        "url": url,
+    }
+
+
+def message_payload(message: Message, *, for_customer: bool = False) -> dict[str, Any]:
+    data = {
+        "id": message.pk,
+        "conversation_id": message.conversation_id,
+        "direction": message.direction,
+        "sender_kind": message.sender_kind,
+        "author_name": agent_name(message.author) if message.author_id else "",
+        "text": message.text,
+        "created_at": message.created_at.isoformat(),
+        "attachments": [attachment_payload(a, for_customer=for_customer) for a in message.attachments.all()],
+        "quick_replies": message.metadata.get("quick_replies", []),
+        "reactions": message.metadata.get("reactions", {}),
+        "delivery_state": message.delivery_state,
+    }
+    if not for_customer:
+        data.update({
+            "is_private_note": message.is_private_note,
+            "html": message.html,
+            "channel_kind": message.inbox.channel_kind if hasattr(message, "inbox") else "",
+            "delivery_error": message.delivery_error,
+            "metadata": {k: v for k, v in message.metadata.items() if k not in {"raw"}},
+        })
+    return data
+
+
+def conversation_payload(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "id": conversation.pk,
+        "inbox_id": conversation.inbox_id,
+        "channel_kind": conversation.inbox.channel_kind,
+        "contact": {"id": conversation.contact_id, "name": str(conversation.contact)},
+        "status": conversation.status,
+        "assignee_id": conversation.assignee_id,
+        "assignee_name": agent_name(conversation.assignee) if conversation.assignee_id else "",
+        "priority": conversation.priority,
+        "handoff_reason": conversation.handoff_reason,
+        "handoff_detail": conversation.handoff_detail,
+        "last_activity_at": conversation.last_activity_at.isoformat(),
+        "last_message_preview": conversation.last_message_preview,
+        "snoozed_until": conversation.snoozed_until.isoformat() if conversation.snoozed_until else None,
+    }

@@ -1,0 +1,89 @@
+"""Reads with permissions built in: agents see only the inboxes they belong to."""
+
+from __future__ import annotations
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from .models import Contact, Conversation, ConversationRead, Inbox, Message
+
+
+def inboxes_for(user) -> QuerySet[Inbox]:
+    if not user.is_authenticated:
+        return Inbox.objects.none()
+    if user.is_superuser:
+        return Inbox.objects.all()
+    return Inbox.objects.filter(members=user)
+
+
+def conversations_for(user) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(inbox__in=inboxes_for(user))
+
+
+def contacts_for(user) -> QuerySet[Contact]:
+    if user.is_superuser:
+        return Contact.objects.all()
+    return Contact.objects.filter(conversations__inbox__in=inboxes_for(user)).distinct()
+
+
+def can_access_conversation(user, conversation: Conversation) -> bool:
+    return inboxes_for(user).filter(pk=conversation.inbox_id).exists()
+
+
+def with_unread_counts(conversations: QuerySet[Conversation], user) -> QuerySet[Conversation]:
+    """Annotate ``unread_count``: the customer's messages after the agent last read it."""
+    last_read = ConversationRead.objects.filter(conversation=OuterRef("pk"), user=user).values("last_read_at")[:1]
+    return conversations.annotate(
+        last_read_at=Subquery(last_read),
+    ).annotate(
+        unread_count=Count("messages", filter=Q(messages__direction=Message.Direction.INCOMING) & (
+            Q(last_read_at__isnull=True) | Q(messages__created_at__gt=Coalesce("last_read_at", "created_at"))
+        ), distinct=True),
+    )
+
+
+def conversation_list(*, user, view: str = "all", status: str | None = None, inbox_id: int | None = None,
+                      channel_kind: str | None = None, label: str | None = None, query: str = "") -> QuerySet[Conversation]:
+    """The inbox list: views *mine*, *unassigned*, *all*, filters, and search by contact and text."""
+    qs = conversations_for(user).select_related("inbox", "contact", "assignee", "assignee__agent_profile")
+    if view == "mine":
+        qs = qs.filter(assignee=user)
+    elif view == "unassigned":
+        qs = qs.filter(assignee__isnull=True)
+    if status:
+        qs = qs.filter(status=status)
+    elif view in ("mine", "unassigned"):
+        qs = qs.exclude(status=Conversation.Status.RESOLVED)
+    if inbox_id:
+        qs = qs.filter(inbox_id=inbox_id)
+    if channel_kind:
+        qs = qs.filter(inbox__channel_kind=channel_kind)
+    if label:
+        qs = qs.filter(labels__name=label)
+    if query:
+        matching_messages = Message.objects.filter(text__icontains=query, is_private_note=False).values("conversation_id")
+        qs = qs.filter(
+            Q(contact__name__icontains=query) | Q(contact__email__icontains=query) | Q(contact__phone__icontains=query)
+            | Q(pk__in=matching_messages)
+        )
+    return with_unread_counts(qs, user).order_by("-last_activity_at", "-pk")
+
+
+def contact_history(*, contact: Contact, user) -> QuerySet[Message]:
+    """Every message of the contact on every channel the agent may see, oldest first."""
+    return (Message.objects.filter(conversation__contact=contact, conversation__inbox__in=inboxes_for(user))
+            .select_related("inbox", "author", "author__agent_profile", "conversation")
+            .prefetch_related("attachments").order_by("created_at", "id"))
+
+
+def duplicate_suggestions(*, contact: Contact) -> QuerySet[Contact]:
+    """Other contacts with the same e-mail address or phone number (likely the same person
+    arriving on another channel)."""
+    conditions = Q()
+    if contact.email:
+        conditions |= Q(email__iexact=contact.email)
+    if contact.phone:
+        conditions |= Q(phone=contact.phone)
+    if not conditions:
+        return Contact.objects.none()
+    return Contact.objects.filter(conditions).exclude(pk=contact.pk)
