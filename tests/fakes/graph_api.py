@@ -69,8 +69,10 @@ class Failure:
     close: bool = False  # drop the connection without answering
     hang: bool = False  # never answer (until the server stops)
     delay: float = 0.0  # answer normally, this many seconds late
+    raw_body: bytes | None = None  # answer these bytes instead of a Graph error (an HTML 502 page)
     path_contains: str = ""  # only requests whose path contains this
     times: int = 1
+    after: int = 0  # let this many matching requests through first
 
 
 def graph_error(code: int, message: str, *, type_: str = "OAuthException", subcode: int | None = None,
@@ -151,20 +153,27 @@ class FakeGraphAPI:
 
     def fail_next(self, status: int = 500, error: dict[str, Any] | None = None, times: int = 1, *,
                   close: bool = False, hang: bool = False, delay: float = 0.0,
-                  headers: dict[str, str] | None = None, path_contains: str = "") -> None:
-        """Fail the next ``times`` matching requests (all requests unless ``path_contains``).
+                  headers: dict[str, str] | None = None, path_contains: str = "",
+                  raw_body: bytes | str | None = None, after: int = 0) -> None:
+        """Fail the next ``times`` matching requests (all requests unless ``path_contains``),
+        after letting ``after`` matching requests through.
 
         ``close`` drops the connection, ``hang`` never answers, ``delay`` answers normally but
-        late; otherwise the answer is ``status`` with ``{"error": error}`` (default: code 2).
+        late; otherwise the answer is ``status`` with ``raw_body`` or ``{"error": error}``
+        (default: Graph code 2, "unexpected error").
         """
         with self._lock:
             self._failures.append(Failure(status=status, error=error, headers=dict(headers or {}), close=close,
-                                          hang=hang, delay=delay, path_contains=path_contains, times=times))
+                                          hang=hang, delay=delay, path_contains=path_contains, times=times, after=after,
+                                          raw_body=raw_body.encode() if isinstance(raw_body, str) else raw_body))
 
     def _take_failure(self, path: str) -> Failure | None:
         with self._lock:
             for failure in self._failures:
                 if failure.path_contains in path:
+                    if failure.after > 0:
+                        failure.after -= 1
+                        return None
                     failure.times -= 1
                     if failure.times <= 0:
                         self._failures.remove(failure)
@@ -364,6 +373,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.connection.close()
                 return
+            if failure.raw_body is not None:
+                return self._send(failure.status, failure.raw_body, {"Content-Type": "text/html", **failure.headers})
             error = failure.error or graph_error(2, "An unexpected error has occurred. Please retry your "
                                                     "request later.", type_="OAuthException")
             return self._send(failure.status, {"error": error}, failure.headers)
