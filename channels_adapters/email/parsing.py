@@ -27,6 +27,11 @@ DEFAULT_MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 _MSGID = re.compile(r"<[^<>\s]+>")
 # cid: keeps inline images resolvable once the integrator stores them by Content-ID.
 _URL_SCHEMES = {"http", "https", "mailto", "cid", "tel"}
+# class/id/type survive so the UI can fold quoted history (gmail_quote, type=cite, ...)
+_ATTRIBUTES = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
+for _tag in ("div", "blockquote", "span", "p", "hr", "pre"):
+    _ATTRIBUTES.setdefault(_tag, set()).update({"class", "id", "dir"})
+_ATTRIBUTES["blockquote"].add("type")
 
 
 @dataclasses.dataclass
@@ -110,7 +115,7 @@ def sanitize_html(html: str) -> str:
     if not html:
         return ""
     try:
-        return nh3.clean(html, url_schemes=_URL_SCHEMES)
+        return nh3.clean(html, url_schemes=_URL_SCHEMES, attributes=_ATTRIBUTES)
     except Exception:
         return ""
 
@@ -267,20 +272,22 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int = DEFAULT_MAX_ATTACHMEN
         for defect in getattr(part, "defects", []):
             defects.append(_defect_text(defect))
 
+    # text is always derived from the original HTML (the extractor drops scripts and styles and
+    # outputs plain text), so sanitizing cannot remove the markers quote stripping relies on
     html = "\n".join(html_parts)
     parsed.html = sanitize_html(html)
     plain = "\n\n".join(p.strip("\n") for p in plain_parts if p.strip())
-    parsed.text = plain.strip() or html_to_text(parsed.html)
+    parsed.text = plain.strip() or html_to_text(html)
 
     if plain.strip():
         parsed.new_text = strip_quotes_text(plain)
         if parsed.html and parsed.new_text == plain.strip():
             # the plain rules found no history; the HTML may carry a client's marker
-            html_new, found = strip_quotes_html(parsed.html)
+            html_new, found = strip_quotes_html(html)
             if found and html_new:
                 parsed.new_text = html_new
-    elif parsed.html:
-        parsed.new_text = strip_quotes_html(parsed.html)[0] or parsed.text
+    elif html.strip():
+        parsed.new_text = strip_quotes_html(html)[0] or parsed.text
     if parsed.notes:
         parsed.new_text = "\n\n".join([parsed.new_text, *parsed.notes]).strip()
     return parsed
