@@ -271,11 +271,12 @@ class AdapterContractTests:
         assert message.sent_at == past
         assert "timestamp_clamped_from" not in message.metadata
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.differing_executors])
     @given(data=st.data())
     def test_mutated_fixtures_parse_or_are_rejected_cleanly(self, data):
         """Any one field of any fixture replaced by any JSON value: parse returns a result or
-        raises WebhookRejected(400); no other exception escapes."""
+        raises WebhookRejected(400); no other exception escapes. (The same method runs for each
+        channel's subclass, hence the differing-executors health check is off.)"""
         names = sorted(p.stem for p in self.fixture_dir.glob("*.json"))
         document = json.loads(self.fixture_bytes(data.draw(st.sampled_from(names))))
         path = data.draw(st.sampled_from(json_paths(document)))

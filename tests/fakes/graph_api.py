@@ -138,6 +138,7 @@ class FakeGraphAPI:
             }
             self.pages: dict[str, dict[str, Any]] = {"me": {"id": "111222333", "name": "Acme Page"}}
             self.profiles: dict[str, dict[str, Any]] = {}
+            self.cdn_files: dict[str, tuple[bytes, str]] = {}
 
     def add_media(self, media_id: str, data: bytes, mime_type: str = "application/octet-stream",
                   *, declared_size: int | None = None) -> None:
@@ -145,6 +146,12 @@ class FakeGraphAPI:
         ``declared_size`` lets the metadata lie about ``file_size``, as a test may need."""
         with self._lock:
             self.media[media_id] = (data, mime_type, declared_size)
+
+    def add_cdn_file(self, name: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        """Serve ``data`` without a token, like Messenger's attachment CDN; returns its URL."""
+        with self._lock:
+            self.cdn_files[name] = (data, content_type)
+        return f"{self.origin}/cdn/{name}"
 
     def add_profile(self, psid: str, first_name: str, last_name: str = "", profile_pic: str = "") -> None:
         with self._lock:
@@ -205,7 +212,7 @@ class FakeGraphAPI:
         self._server = ThreadingHTTPServer((self._host, self._port), handler)
         self._server.daemon_threads = True
         self._release.clear()
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-graph-api", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-graph-api", daemon=True)
         self._thread.start()
         return self
 
@@ -232,6 +239,12 @@ class FakeGraphAPI:
         path = req.path
         token = req.headers.get("authorization", "")
         token = token[7:] if token.lower().startswith("bearer ") else req.query.get("access_token", "")
+        if path.startswith("/cdn/"):
+            with self._lock:
+                found_file = self.cdn_files.get(path[len("/cdn/"):])
+            if found_file is None:
+                return 404, b"", {}
+            return 200, found_file[0], {"Content-Type": found_file[1]}
         if path.startswith("/media-download/"):
             if not token:  # Meta answers 401 to a media download without the token
                 return 401, b"", {}
