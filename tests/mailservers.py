@@ -241,7 +241,8 @@ def start_smtp(*, users: dict[str, str] | None = None, tls_context=None) -> Smtp
         def authenticator(server, session, envelope, mechanism, auth_data):
             login = auth_data.login.decode() if isinstance(auth_data.login, bytes) else auth_data.login
             password = auth_data.password.decode() if isinstance(auth_data.password, bytes) else auth_data.password
-            return AuthResult(success=users.get(login) == password and login in users)
+            # handled=False lets aiosmtpd answer 535 itself on failure
+            return AuthResult(success=login in users and users[login] == password, handled=False)
 
         kwargs.update(authenticator=authenticator, auth_require_tls=tls_context is not None)
     if tls_context is not None:
