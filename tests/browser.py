@@ -12,15 +12,15 @@ Typical test::
     def test_agent_sees_new_message(live_asgi_server, new_page):
         agent = new_page()
         agent.goto(f"{live_asgi_server}/inbox/")
-        with outside_browser_loop():
-            services.message_receive(...)      # broadcasts through Redis to the server
+        services.message_receive(...)      # broadcasts through Redis to the server
         agent.get_by_text("hello").wait_for()
 
 Playwright's sync API marks its event loop as running in the test's thread between calls.
 Django's ORM then refuses to run (``SynchronousOnlyOperation``) and ``async_to_sync`` refuses
-too. ``tests.conftest`` sets ``DJANGO_ALLOW_ASYNC_UNSAFE`` for browser tests, so plain ORM
-calls work; code that goes through ``async_to_sync`` (channel-layer broadcasts, services that
-broadcast) must run inside ``outside_browser_loop()``.
+too. ``tests.conftest`` sets ``DJANGO_ALLOW_ASYNC_UNSAFE`` for browser tests, so ORM calls
+work, and ``chromium_browser`` lets ``async_to_sync`` called from test code step around the
+mark (see ``_async_to_sync_beside_playwright``), so services that broadcast work too. Other
+code that needs no running loop (``asyncio.run``) goes inside ``outside_browser_loop()``.
 """
 
 from __future__ import annotations
@@ -89,6 +89,34 @@ def outside_browser_loop() -> Iterator[None]:
         asyncio._set_running_loop(loop)
 
 
+@contextlib.contextmanager
+def _async_to_sync_beside_playwright() -> Iterator[None]:
+    """Let ``async_to_sync`` work in browser tests without ``outside_browser_loop``.
+
+    Services broadcast through ``async_to_sync``, and ``inbox.events`` logs and swallows
+    errors, so a broadcast refused because of Playwright's loop mark would vanish silently.
+    While Playwright runs, a call made from the thread's main greenlet (test code, where
+    that loop is only marked, not running) clears the mark for its duration.
+    """
+    import greenlet
+    from asgiref.sync import AsyncToSync
+
+    original = AsyncToSync.__call__
+
+    def __call__(self, *args, **kwargs):
+        loop = asyncio._get_running_loop()
+        if loop is None or loop is not _playwright_loop or greenlet.getcurrent().parent is not None:
+            return original(self, *args, **kwargs)
+        with outside_browser_loop():
+            return original(self, *args, **kwargs)
+
+    AsyncToSync.__call__ = __call__
+    try:
+        yield
+    finally:
+        AsyncToSync.__call__ = original
+
+
 def _browser_missing(reason: str) -> None:
     """Skip locally, fail in CI: CI installs Chromium itself, so its absence is a bug."""
     if os.environ.get("CI"):
@@ -112,7 +140,8 @@ def chromium_browser():
         raise
     _playwright_loop = playwright._loop
     try:
-        yield browser
+        with _async_to_sync_beside_playwright():
+            yield browser
     finally:
         # Stopping needs the loop marked as running in this thread, as between any two calls.
         asyncio._set_running_loop(_playwright_loop)

@@ -241,3 +241,117 @@ def test_install_script_check_mode_reports_all_present():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all present" in result.stdout
+
+
+# --- the live ASGI server and the browser ------------------------------------------------------
+
+
+def test_database_url_for_subprocess_names_this_test_database(db):
+    import dj_database_url
+    from django.db import connection
+
+    from tests.browser import database_url_for_subprocess
+
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        with pytest.raises(RuntimeError, match="TEST_SQLITE_PATH"):
+            database_url_for_subprocess()
+        return
+    parsed = dj_database_url.parse(database_url_for_subprocess())
+    assert parsed["ENGINE"] == connection.settings_dict["ENGINE"]
+    assert str(parsed["NAME"]) == str(connection.settings_dict["NAME"])
+    if connection.vendor == "sqlite":
+        # timeout, WAL and IMMEDIATE must reach the server, or two writers hit "locked".
+        assert parsed.get("OPTIONS", {}) == dict(connection.settings_dict.get("OPTIONS") or {})
+
+
+@pytest.mark.redis
+def test_live_server_shares_the_test_database_with_the_browser(live_asgi_server, page, django_user_model):
+    """A user created here logs in through the real admin form served by the subprocess."""
+    django_user_model.objects.create_superuser("boss", "boss@example.com", "correct horse 42")
+    response = page.goto(f"{live_asgi_server}/admin/login/")
+    assert response.status == 200
+    page.fill("#id_username", "boss")
+    page.fill("#id_password", "correct horse 42")
+    page.click("input[type=submit]")
+    page.get_by_text("Site administration").wait_for()
+    assert page.url == f"{live_asgi_server}/admin/"
+    # The session row the server wrote is visible here.
+    from django.contrib.sessions.models import Session
+
+    assert Session.objects.count() == 1
+
+
+@pytest.mark.redis
+def test_browser_contexts_are_separate_users(live_asgi_server, new_context, django_user_model):
+    from tests.browser import login
+
+    boss = django_user_model.objects.create_superuser("boss", "boss@example.com", "pw-unused-123")
+    logged_in, anonymous = new_context(), new_context()
+    login(logged_in, boss, base_url=live_asgi_server)
+    first, second = logged_in.new_page(), anonymous.new_page()
+    first.goto(f"{live_asgi_server}/admin/")
+    second.goto(f"{live_asgi_server}/admin/")
+    first.get_by_text("Site administration").wait_for()
+    assert first.url == f"{live_asgi_server}/admin/"
+    assert second.url.startswith(f"{live_asgi_server}/admin/login/")
+
+
+@pytest.mark.redis
+def test_broadcast_from_a_browser_test_reaches_another_process_layer(
+    live_asgi_server, page, redis_channel_layer, redis_server_url
+):
+    """Test code in a browser test can broadcast (async_to_sync despite Playwright's loop)
+    through the same Redis the server uses."""
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+    from channels_redis.core import RedisChannelLayer
+
+    page.goto(f"{live_asgi_server}/admin/login/")
+    assert asyncio._get_running_loop() is not None  # Playwright's mark is there
+
+    # A second layer object on the same Redis stands in for the server process.
+    other = RedisChannelLayer(hosts=[redis_server_url])
+
+    async def join():
+        name = await other.new_channel()
+        await other.group_add("inbox-1", name)
+        return name
+
+    from tests.browser import outside_browser_loop
+
+    with outside_browser_loop():
+        channel = asyncio.run(join())
+    async_to_sync(redis_channel_layer.group_send)("inbox-1", {"type": "inbox.event", "data": {"n": 1}})
+
+    async def receive():
+        try:
+            return await other.receive(channel)
+        finally:
+            await other.close_pools()
+
+    with outside_browser_loop():
+        message = asyncio.run(receive())
+    assert message == {"type": "inbox.event", "data": {"n": 1}}
+
+
+def test_tests_after_browser_tests_see_no_playwright_loop(transactional_db):
+    """Runs after the browser tests above (same pytest-django group, so definition order):
+    their loop mark must not leak into this test."""
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+
+    from tests.browser import playwright_loop
+
+    if playwright_loop() is None:
+        pytest.skip("no browser session ran before this test")
+    assert asyncio._get_running_loop() is None
+
+    async def answer():
+        return 42
+
+    assert async_to_sync(answer)() == 42
+    from django.contrib.auth.models import User
+
+    assert User.objects.count() == 0
