@@ -411,3 +411,33 @@ def test_window_and_describe_error():
     assert WhatsAppAdapter.describe_error("131047") == "Outside the 24-hour customer service window"
     assert WhatsAppAdapter.describe_error("timeout").startswith("Meta did not answer")
     assert WhatsAppAdapter.describe_error("999999") == "Meta error 999999"
+
+
+def test_fake_is_usable_from_another_process(fake_graph):
+    """The integrator's browser test runs the app in a subprocess pointed at ``base_url``; the
+    subprocess can also steer the fake over its control endpoints."""
+    import subprocess
+    import sys
+
+    from tests.adapters.contract import REPO
+
+    code = f"""
+import json, urllib.request
+from channels_adapters.base import OutboundMessage, TemporarySendError
+from channels_adapters.whatsapp import WhatsAppAdapter
+base = {fake_graph.base_url!r}
+control = urllib.request.Request(base + "/__fake__/fail_next", method="POST",
+    data=json.dumps({{"status": 503, "error": {{"code": 131016, "message": "down", "type": "x"}}}}).encode())
+urllib.request.urlopen(control).read()
+wa = WhatsAppAdapter({{"phone_number_id": "{PNID}", "access_token": "t", "graph_api_base": base}})
+try:
+    wa.send(OutboundMessage("{CUSTOMER}", text="one"))
+except TemporarySendError as exc:
+    print("temporary", exc.code)
+print(wa.send(OutboundMessage("{CUSTOMER}", text="two")).provider_message_id)
+print(len(json.load(urllib.request.urlopen(base + "/__fake__/requests"))["requests"]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True, text=True,
+                         timeout=60).stdout.split()
+    assert out == ["temporary", "131016", "wamid.1", "2"]
+    assert [r.json["text"]["body"] for r in fake_graph.requests] == ["one", "two"]
