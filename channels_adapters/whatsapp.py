@@ -356,6 +356,12 @@ class WhatsAppAdapter(BaseAdapter):
                     "WhatsApp cannot combine quick replies with attachments in one message",
                     code="invalid_message",
                 )
+            for attachment in message.attachments:
+                if not attachment.url and not attachment.data:
+                    raise PermanentSendError(
+                        f"The attachment {attachment.filename!r} has neither data nor a URL",
+                        code="invalid_message",
+                    )
             kinds = [self._media_kind(a) for a in message.attachments]
             caption_fits = kinds[0] in ("image", "video", "document") and len(text) <= MAX_CAPTION
             if text and not caption_fits:

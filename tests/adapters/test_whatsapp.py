@@ -298,7 +298,7 @@ def test_send_attachment_by_upload(fake_graph):
     assert (upload.method, upload.path) == ("POST", f"/{PNID}/media")
     assert upload.form == {"messaging_product": "whatsapp", "type": "application/pdf"}
     assert upload.files["file"] == ("invoice.pdf", data, "application/pdf")
-    media_id = fake_graph.requests[0].path and list(fake_graph.media)[0]
+    media_id = next(iter(fake_graph.media))
     assert send.json == envelope(type="document", document={"id": media_id, "caption": "Your invoice",
                                                              "filename": "invoice.pdf"})
     assert fake_graph.media[media_id][0] == data
@@ -324,6 +324,13 @@ def test_partial_failure_reports_what_was_sent(fake_graph):
     first, second = (r.json for r in fake_graph.requests)
     assert first["image"] == {"link": "https://cdn.example.com/0.png", "caption": "Two photos"}
     assert second["image"] == {"link": "https://cdn.example.com/1.png"}
+
+
+def test_attachment_without_data_or_url_is_refused_before_any_request(fake_graph):
+    empty = OutboundAttachment("nothing.png", "image/png")
+    with pytest.raises(PermanentSendError, match="neither data nor a URL"):
+        adapter(fake_graph).send(OutboundMessage(CUSTOMER, text="x" * 2000, attachments=[empty]))
+    assert fake_graph.requests == []
 
 
 def test_too_long_text_is_refused_before_any_request(fake_graph):
