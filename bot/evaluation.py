@@ -231,6 +231,34 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iters: int = 50
     return w
 
 
+# Made-up questions unrelated to any answer set, used as "never right" examples when fitting
+# the calibration so that unrelated text gets a low confidence. Not taken from any test file.
+OFF_TOPIC = [
+    "what is the weather like in lisbon tomorrow",
+    "who won the football match last night",
+    "can you recommend a good pizza recipe",
+    "how tall is the eiffel tower",
+    "tell me a joke about cats",
+    "what time does the cinema open on sunday",
+    "my dog keeps barking at the neighbours",
+    "how do I fix a flat bicycle tyre",
+    "what is the capital of australia",
+    "play some relaxing music",
+    "qual a previsao do tempo para amanha",
+    "quem ganhou o jogo do flamengo",
+    "me indica um filme de terror",
+    "como faco bolo de cenoura",
+    "cual es la capital de francia",
+    "recomiendame una serie de television",
+    "que hora es en tokio",
+    "i love playing guitar on weekends",
+    "the printer in the office is out of paper",
+    "how many calories are in an apple",
+    "asdfgh qwerty zxcvb",
+    "lorem ipsum dolor sit amet",
+]
+
+
 def fit_calibration(train: str | Path, ks: Sequence[int] = (5, 10, 20), offsets: Sequence[int] = (0, 30, 60), config: MatcherConfig | None = None, off_topic: Sequence[str] = ()) -> tuple[float, float, float]:
     """Refit the (A, B, C) constants of ``bot.matcher`` on train.csv alone.
 

@@ -23,6 +23,7 @@ Banking77 train.csv; figures in bench/README.md):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -30,7 +31,7 @@ from collections.abc import Iterable
 import numpy as np
 from rapidfuzz import fuzz
 
-from bot.text import fold, normalize, stem, STOPWORDS
+from bot.text import STOPWORDS, fold, stem
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,13 +56,15 @@ class MatcherConfig:
     """Scoring knobs. Defaults chosen by cross-validation on train.csv (bench/README.md)."""
 
     w_word: float = 1.0
-    w_bigram: float = 0.3
+    w_bigram: float = 0.15
     w_char: float = 1.0
     char_ngrams: tuple[int, ...] = (3, 4)
-    centroid_weight: float = 0.5  # answer score = (1-c) * best variant + c * centroid
-    fuzz_weight: float = 0.15
+    centroid_weight: float = 0.6  # answer score = (1-c) * best variant + c * centroid
+    fuzz_weight: float = 0.25
     shortlist: int = 10
     idf_by_answer: bool = True
+    soft_temp: float = 0.0  # >0: answer's variant score = soft maximum (log-sum-exp) at this temperature
+    fuzz_scorer: str = "token_sort_ratio"
 
 
 DEFAULT_CONFIG = MatcherConfig()
@@ -70,105 +73,97 @@ DEFAULT_CONFIG = MatcherConfig()
 # is the best answer's score and ``margin`` its lead over the runner-up. Fitted with
 # ``bot.evaluation.fit_calibration`` on Banking77 train.csv only (first-k index, k in 5/10/20,
 # the other train rows of each category as questions, several offsets); see bench/README.md.
-CALIB_A = -6.0
-CALIB_B = 10.0
-CALIB_C = 10.0
+CALIB_A = -2.2228
+CALIB_B = 3.0631
+CALIB_C = 15.6628
+
+
+@functools.lru_cache(maxsize=65536)
+def _char_grams(word: str, ns: tuple[int, ...]) -> tuple[str, ...]:
+    padded = f" {word} "
+    return tuple("c:" + padded[i : i + n] for n in ns for i in range(max(1, len(padded) - n + 1)))
+
+
+_stem = functools.lru_cache(maxsize=65536)(stem)
 
 
 def _features(text: str, cfg: MatcherConfig) -> tuple[dict[str, float], str]:
-    """Weighted, group-normalised feature vector of a text, and its normalised form."""
-    norm = normalize(text)
-    words = norm.split()
-    raw_words: list[str]
+    """Feature weights (sublinear tf times group weight) of a text, and its normalised form."""
+    folded = fold(text).split()
+    raw_words = [w for w in folded if w not in STOPWORDS]
+    words = [s for s in (_stem(w) for w in raw_words) if s not in STOPWORDS]
     if not words:
         # Only stopwords ("how are you"): still compare what is there rather than nothing.
-        words = [stem(w) for w in fold(text).split()]
-        raw_words = fold(text).split()
-    else:
-        raw_words = [w for w in fold(text).split() if w not in STOPWORDS]
+        raw_words = folded
+        words = [_stem(w) for w in folded]
     if not words:
         return {}, ""
-    groups: list[tuple[float, Counter[str]]] = []
-    groups.append((cfg.w_word, Counter("w:" + w for w in words)))
+    groups: list[tuple[float, Counter[str]]] = [(cfg.w_word, Counter("w:" + w for w in words))]
     if cfg.w_bigram and len(words) > 1:
         groups.append((cfg.w_bigram, Counter(f"b:{a}_{b}" for a, b in zip(words, words[1:]))))
     if cfg.w_char:
         grams: Counter[str] = Counter()
         for w in raw_words:
-            padded = f" {w} "
-            for n in cfg.char_ngrams:
-                for i in range(max(1, len(padded) - n + 1)):
-                    grams["c:" + padded[i : i + n]] += 1
+            grams.update(_char_grams(w, cfg.char_ngrams))
         groups.append((cfg.w_char, grams))
     feats: dict[str, float] = {}
     for weight, counts in groups:
-        if weight <= 0 or not counts:
+        if weight <= 0:
             continue
         for key, tf in counts.items():
-            feats[key] = (1.0 + math.log(tf)) * weight
+            feats[key] = (1.0 + math.log(tf)) if tf > 1 else 1.0
     return feats, " ".join(words)
-
-
-def _group_normalise(vec: dict[int, float], group_of: np.ndarray, weights: dict[int, float]) -> dict[int, float]:
-    norms: dict[int, float] = {}
-    for fid, v in vec.items():
-        g = int(group_of[fid])
-        norms[g] = norms.get(g, 0.0) + v * v
-    return {fid: v * math.sqrt(weights[int(group_of[fid])] / norms[int(group_of[fid])]) for fid, v in vec.items()}
 
 
 _GROUP_CODE = {"w": 0, "b": 1, "c": 2}
 
 
+def _normalise_rows(rows: np.ndarray, groups: np.ndarray, vals: np.ndarray, n_rows: int, gw: np.ndarray) -> np.ndarray:
+    """Scale each (row, feature group) block to L2 norm sqrt(group weight), so a dot product
+    is the group-weighted sum of per-group cosines."""
+    key = rows.astype(np.int64) * 3 + groups
+    sq = np.bincount(key, weights=vals * vals, minlength=n_rows * 3)
+    return vals * np.sqrt(gw[groups] / np.maximum(sq[key], 1e-30))
+
+
 class _Inverted:
     """Column-major sparse matrix: for each feature, the rows holding it and their weights."""
 
-    def __init__(self, rows: list[dict[int, float]], n_features: int):
-        cols, rws, vals = [], [], []
-        for r, vec in enumerate(rows):
-            for fid, v in vec.items():
-                cols.append(fid)
-                rws.append(r)
-                vals.append(v)
-        cols_a = np.asarray(cols, dtype=np.int64)
-        order = np.argsort(cols_a, kind="stable")
-        self.rows = np.asarray(rws, dtype=np.int32)[order]
-        self.vals = np.asarray(vals, dtype=np.float32)[order]
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, n_features: int):
+        order = np.argsort(cols, kind="stable")
+        self.rows = rows[order].astype(np.int32)
+        self.vals = vals[order].astype(np.float32)
         self.indptr = np.zeros(n_features + 1, dtype=np.int64)
-        np.add.at(self.indptr, cols_a + 1, 1)
-        np.cumsum(self.indptr, out=self.indptr)
-        self.n_rows = len(rows)
+        np.cumsum(np.bincount(cols, minlength=n_features), out=self.indptr[1:])
+        self.n_rows = n_rows
 
-    def dot(self, query: dict[int, float]) -> np.ndarray:
-        parts_r, parts_v = [], []
-        for fid, q in query.items():
-            s, e = self.indptr[fid], self.indptr[fid + 1]
-            if e > s:
-                parts_r.append(self.rows[s:e])
-                parts_v.append(self.vals[s:e] * q)
-        if not parts_r:
+    def dot(self, fids: np.ndarray, q: np.ndarray) -> np.ndarray:
+        starts, ends = self.indptr[fids], self.indptr[fids + 1]
+        lens = ends - starts
+        if not lens.sum():
             return np.zeros(self.n_rows, dtype=np.float64)
-        return np.bincount(np.concatenate(parts_r), weights=np.concatenate(parts_v), minlength=self.n_rows)
+        # Gather all posting lists at once: positions start_i .. end_i for every query feature.
+        offs = np.repeat(starts - np.r_[0, np.cumsum(lens)[:-1]], lens) + np.arange(lens.sum())
+        return np.bincount(self.rows[offs], weights=self.vals[offs] * np.repeat(q, lens), minlength=self.n_rows)
 
 
 class MatcherIndex:
     """An immutable search index over one answer set. Rebuild it when answers change.
 
-    Instances pickle cleanly (plain dicts and numpy arrays), and ``build`` is fast enough
-    (< 1 s at 10k variants) to simply rebuild in each process.
+    Instances pickle cleanly (plain lists and numpy arrays), and ``build`` is fast enough
+    to simply rebuild in each process.
     """
 
     def __init__(self) -> None:
         self.cfg = DEFAULT_CONFIG
         self.answer_ids: list[int | str] = []
-        self.variant_answer = np.zeros(0, dtype=np.int32)  # answer index of each variant
-        self.variant_text: list[str] = []  # original text
+        self.answer_start = np.zeros(1, dtype=np.int64)  # variants of answer a: start[a]:start[a+1]
+        self.variant_text: list[str] = []  # original text, grouped by answer
         self.variant_norm: list[str] = []  # normalised text, for rapidfuzz
-        self.answer_variants: list[list[int]] = []
         self.vocab: dict[str, int] = {}
         self.idf = np.zeros(0)
-        self.group_of = np.zeros(0, dtype=np.int8)
-        self.group_weight: dict[int, float] = {}
+        self.group_of = np.zeros(0, dtype=np.int64)
+        self.gw = np.zeros(3)
         self.variants: _Inverted | None = None
         self.centroids: _Inverted | None = None
 
@@ -181,137 +176,126 @@ class MatcherIndex:
     def build(cls, entries: Iterable[Entry], config: MatcherConfig | None = None) -> "MatcherIndex":
         self = cls()
         cfg = self.cfg = config or DEFAULT_CONFIG
-        self.group_weight = {0: cfg.w_word, 1: cfg.w_bigram, 2: cfg.w_char}
-        answer_pos: dict[int | str, int] = {}
-        raw: list[tuple[int, dict[str, float]]] = []
+        self.gw = np.array([cfg.w_word, cfg.w_bigram, cfg.w_char], dtype=np.float64)
+        by_answer: dict[int | str, list[tuple[str, dict[str, float], str]]] = {}
         for entry in entries:
             feats, norm = _features(entry.text, cfg)
-            if not feats:
-                continue  # a variant with no words cannot match anything
-            a = answer_pos.setdefault(entry.answer_id, len(answer_pos))
-            if a == len(self.answer_ids):
-                self.answer_ids.append(entry.answer_id)
-                self.answer_variants.append([])
-            self.answer_variants[a].append(len(self.variant_text))
-            self.variant_text.append(entry.text)
-            self.variant_norm.append(norm)
-            raw.append((a, feats))
-        n_answers = len(self.answer_ids)
-        if not raw:
+            if feats:  # a variant with no words cannot match anything
+                by_answer.setdefault(entry.answer_id, []).append((entry.text, feats, norm))
+        if not by_answer:
             return self
         vocab = self.vocab
-        for _, feats in raw:
-            for key in feats:
-                if key not in vocab:
-                    vocab[key] = len(vocab)
-        n_feat = len(vocab)
-        self.group_of = np.fromiter((_GROUP_CODE[k[0]] for k in vocab), dtype=np.int8, count=n_feat)
-        # Document frequency counted over answers (or variants): see module docstring.
-        df = np.zeros(n_feat, dtype=np.float64)
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        starts = [0]
+        for answer_id, variants in by_answer.items():
+            self.answer_ids.append(answer_id)
+            for text, feats, norm in variants:
+                r = len(self.variant_text)
+                self.variant_text.append(text)
+                self.variant_norm.append(norm)
+                for key, v in feats.items():
+                    fid = vocab.get(key)
+                    if fid is None:
+                        fid = vocab[key] = len(vocab)
+                    rows.append(r)
+                    cols.append(fid)
+                    vals.append(v)
+            starts.append(len(self.variant_text))
+        self.answer_start = np.asarray(starts, dtype=np.int64)
+        n_var, n_ans, n_feat = len(self.variant_text), len(self.answer_ids), len(vocab)
+        self.group_of = np.fromiter((_GROUP_CODE[k[0]] for k in vocab), dtype=np.int64, count=n_feat)
+        r_a = np.asarray(rows, dtype=np.int64)
+        c_a = np.asarray(cols, dtype=np.int64)
+        v_a = np.asarray(vals, dtype=np.float64)
+        variant_answer = np.repeat(np.arange(n_ans), np.diff(self.answer_start))
+        # Document frequency over answers (or variants): see the module docstring.
         if cfg.idf_by_answer:
-            seen: dict[int, set[int]] = {}
-            for a, feats in raw:
-                seen.setdefault(a, set()).update(vocab[k] for k in feats)
-            for ids in seen.values():
-                df[list(ids)] += 1
-            n_docs = n_answers
+            pairs = np.unique(variant_answer[r_a] * n_feat + c_a)
+            df = np.bincount(pairs % n_feat, minlength=n_feat)
+            n_docs = n_ans
         else:
-            for _, feats in raw:
-                df[[vocab[k] for k in feats]] += 1
-            n_docs = len(raw)
-        self.idf = np.log((n_docs + 1) / (df + 1)) + 1.0
-        idf = self.idf
-        rows: list[dict[int, float]] = []
-        centroid: list[dict[int, float]] = [dict() for _ in range(n_answers)]
-        for a, feats in raw:
-            vec = {vocab[k]: v * idf[vocab[k]] for k, v in feats.items()}
-            vec = _group_normalise(vec, self.group_of, self.group_weight)
-            rows.append(vec)
-            c = centroid[a]
-            for fid, v in vec.items():
-                c[fid] = c.get(fid, 0.0) + v
-        centroid = [_group_normalise(c, self.group_of, self.group_weight) for c in centroid]
-        self.variant_answer = np.asarray([a for a, _ in raw], dtype=np.int32)
-        self.variants = _Inverted(rows, n_feat)
-        self.centroids = _Inverted(centroid, n_feat)
+            df = np.bincount(c_a, minlength=n_feat)
+            n_docs = n_var
+        self.idf = np.log((n_docs + 1) / (df + 1.0)) + 1.0
+        v_a = _normalise_rows(r_a, self.group_of[c_a], v_a * self.idf[c_a], n_var, self.gw)
+        self.variants = _Inverted(r_a, c_a, v_a, n_var, n_feat)
+        # Centroid of each answer: the sum of its (normalised) variant vectors, renormalised.
+        key, inv = np.unique(variant_answer[r_a] * n_feat + c_a, return_inverse=True)
+        cv = np.bincount(inv, weights=v_a)
+        ca, cc = key // n_feat, key % n_feat
+        cv = _normalise_rows(ca, self.group_of[cc], cv, n_ans, self.gw)
+        self.centroids = _Inverted(ca, cc, cv, n_ans, n_feat)
         return self
 
-    def _query_vector(self, text: str) -> tuple[dict[int, float], str]:
+    def _query_vector(self, text: str) -> tuple[np.ndarray, np.ndarray, str]:
         feats, norm = _features(text, self.cfg)
-        vec = {}
+        if not feats or not self.vocab:
+            return np.zeros(0, dtype=np.int64), np.zeros(0), norm
+        # Unseen features count in the norm (with the largest IDF) so a question made of
+        # words no answer uses gets a low score instead of a perfect partial match.
+        unseen_idf = float(self.idf.max())
+        fids, groups, vals = [], [], []
         for key, v in feats.items():
-            fid = self.vocab.get(key)
-            if fid is not None:  # unseen features add to no dot product, only to the norm
-                vec[fid] = v * self.idf[fid]
-        # Unseen features still count in the norm (with the largest IDF) so a question made
-        # of words no answer uses gets a low score instead of a perfect partial match.
-        unseen_idf = float(self.idf.max()) if len(self.idf) else 1.0
-        norms: dict[int, float] = {}
-        for key, v in feats.items():
-            g = _GROUP_CODE[key[0]]
-            fid = self.vocab.get(key)
-            w = v * (self.idf[fid] if fid is not None else unseen_idf)
-            norms[g] = norms.get(g, 0.0) + w * w
-        out = {}
-        for fid, v in vec.items():
-            g = int(self.group_of[fid])
-            out[fid] = v * math.sqrt(self.group_weight[g] / norms[g])
-        return out, norm
+            fid = self.vocab.get(key, -1)
+            fids.append(fid)
+            groups.append(_GROUP_CODE[key[0]])
+            vals.append(v * (self.idf[fid] if fid >= 0 else unseen_idf))
+        f = np.asarray(fids, dtype=np.int64)
+        g = np.asarray(groups, dtype=np.int64)
+        v = _normalise_rows(np.zeros(len(f), dtype=np.int64), g, np.asarray(vals), 1, self.gw)
+        known = f >= 0
+        return f[known], v[known], norm
 
     def raw_scores(self, text: str) -> tuple[np.ndarray, np.ndarray, str]:
-        """Per-answer blended scores before the rapidfuzz step, best variant of each answer."""
-        n_answers = len(self.answer_ids)
-        if self.variants is None or n_answers == 0:
-            return np.zeros(0), np.zeros(0, dtype=np.int64), ""
-        q, norm = self._query_vector(text)
-        if not q:
-            return np.zeros(n_answers), np.full(n_answers, -1, dtype=np.int64), norm
-        vs = self.variants.dot(q)
-        total_w = sum(self.group_weight[g] for g in set(int(self.group_of[f]) for f in q)) or 1.0
-        # Best variant per answer: sort by (answer, score) once, take the last of each group.
-        order = np.lexsort((vs, self.variant_answer))
-        last = np.r_[np.nonzero(np.diff(self.variant_answer[order]))[0], len(order) - 1]
-        best_var = np.full(n_answers, -1, dtype=np.int64)
-        best_var[self.variant_answer[order[last]]] = order[last]
-        best = vs[best_var]
-        cs = self.centroids.dot(q)
+        """Per-answer lexical scores (before rapidfuzz) and the per-variant cosines."""
+        n_ans = len(self.answer_ids)
+        if self.variants is None or n_ans == 0:
+            return np.zeros(0), np.zeros(0), ""
+        fids, q, norm = self._query_vector(text)
+        if not len(fids):
+            return np.zeros(n_ans), np.zeros(self.size), norm
+        vs = self.variants.dot(fids, q)
+        best = np.maximum.reduceat(vs, self.answer_start[:-1])
+        if self.cfg.soft_temp > 0:
+            t = self.cfg.soft_temp
+            best = 1.0 + t * np.log(np.maximum(np.add.reduceat(np.exp((vs - 1.0) / t), self.answer_start[:-1]), 1e-300))
+        cs = self.centroids.dot(fids, q)
         c = self.cfg.centroid_weight
-        weights_sum = sum(self.group_weight.values())
-        scores = ((1 - c) * best + c * cs) / weights_sum
-        del total_w
-        return scores, best_var, norm
+        return ((1 - c) * best + c * cs) / self.gw.sum(), vs, norm
 
     def match(self, text: str, limit: int = 5) -> list[Candidate]:
         """Best answers for ``text``, best first, one per answer. [] if nothing can match."""
         if limit <= 0 or not self.answer_ids:
             return []
-        scores, best_var, norm = self.raw_scores(text)
-        if not norm or best_var.size == 0 or not np.any(scores > 0):
+        scores, vs, norm = self.raw_scores(text)
+        if not norm or not np.any(scores > 0):
             return []
         cfg = self.cfg
         m = min(len(scores), max(cfg.shortlist, limit + 1))
-        # Deterministic ordering: score desc, then answer position.
-        short = np.lexsort((np.arange(len(scores)), -scores))[:m]
+        # Top m by score, ties broken by answer position, so results are deterministic.
+        part = np.argpartition(-scores, m - 1)[:m] if m < len(scores) else np.arange(len(scores))
+        short = part[np.lexsort((part, -scores[part]))]
+        scorer = getattr(fuzz, cfg.fuzz_scorer)
         final: list[tuple[float, int, int]] = []
-        for a in short:
-            a = int(a)
-            fz, fz_var = 0.0, int(best_var[a])
+        for a in short.tolist():
+            lo, hi = int(self.answer_start[a]), int(self.answer_start[a + 1])
+            var = lo + int(np.argmax(vs[lo:hi]))
+            fz = 0.0
             if cfg.fuzz_weight:
-                for v in self.answer_variants[a]:
-                    r = fuzz.token_set_ratio(norm, self.variant_norm[v]) / 100.0
+                for v in range(lo, hi):
+                    r = scorer(norm, self.variant_norm[v]) / 100.0
                     if r > fz:
-                        fz, fz_var = r, v
-            s = (1 - cfg.fuzz_weight) * float(scores[a]) + cfg.fuzz_weight * fz
-            var = int(best_var[a]) if best_var[a] >= 0 else fz_var
-            final.append((s, a, var))
+                        fz = r
+            final.append(((1 - cfg.fuzz_weight) * float(scores[a]) + cfg.fuzz_weight * fz, a, var))
         final.sort(key=lambda t: (-t[0], t[1]))
         top = final[0][0]
         second = final[1][0] if len(final) > 1 else 0.0
         out = []
         for i, (s, a, var) in enumerate(final[:limit]):
             runner = second if i == 0 else top
-            conf = confidence(s, s - runner)
-            out.append(Candidate(self.answer_ids[a], conf, round(s, 6), self.variant_text[var]))
+            out.append(Candidate(self.answer_ids[a], confidence(s, s - runner), round(s, 6), self.variant_text[var]))
         return out
 
 

@@ -33,7 +33,7 @@ class Thresholds:
 # lowest confidence keeping >= 0.92 precision of answered questions across folds (a margin
 # over the 0.90 target); ``suggest`` keeps the right answer among the suggestions most of
 # the time without offering noise.
-DEFAULT_THRESHOLDS = Thresholds(answer=0.70, suggest=0.30, margin=0.15)
+DEFAULT_THRESHOLDS = Thresholds(answer=0.74, suggest=0.40, margin=0.15)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -123,9 +123,12 @@ def fold(text: str) -> str:
         text = str(text)
     text = text[: MAX_CHARS * 2]
     # Twice: casefolding can produce new combining marks ("İ" -> "i" + dot above).
-    for _ in range(2):
-        text = unicodedata.normalize("NFKD", text.casefold())
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if text.isascii():
+        text = text.lower()
+    else:
+        for _ in range(2):
+            text = unicodedata.normalize("NFKD", text.casefold())
+            text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _NON_WORD.sub(" ", text)
     text = _REPEATS.sub(r"\1", text)
     return " ".join(text.split()[: MAX_CHARS // 4])[:MAX_CHARS].strip()

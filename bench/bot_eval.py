@@ -1,0 +1,72 @@
+"""Standalone FAQ-bot benchmark (no Django). Run from the repository root:
+
+    .venv/bin/python bench/bot_eval.py --train ../shared/data/banking77/train.csv --k 10 \
+        --test ../shared/data/banking77/test.csv [--out results.csv]
+    .venv/bin/python bench/bot_eval.py --train ../shared/data/banking77/train.csv --cv
+    .venv/bin/python bench/bot_eval.py --train ../shared/data/banking77/train.csv --latency
+    .venv/bin/python bench/bot_eval.py --train ../shared/data/banking77/train.csv --fit-calibration
+
+``--cv`` and ``--fit-calibration`` use train.csv alone; ``--test`` is the final measurement.
+See bench/README.md for the protocol and the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bot import evaluation  # noqa: E402
+
+DATA = "../shared/data/banking77"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--train", default=f"{DATA}/train.csv")
+    p.add_argument("--test", help="questions CSV (text,category); category oos = should hand off")
+    p.add_argument("--k", type=int, default=10, help="variants per answer (first k rows of each category)")
+    p.add_argument("--out", help="write one row per question: text,expected,predicted,confidence,decision")
+    p.add_argument("--cv", action="store_true", help="cross-validation on train.csv only")
+    p.add_argument("--latency", action="store_true", help="latency on synthetic answer sets")
+    p.add_argument("--sizes", default="1000,10000,100000")
+    p.add_argument("--fit-calibration", action="store_true", help="refit the matcher's confidence constants")
+    args = p.parse_args(argv)
+    if not os.path.exists(args.train):
+        p.error(f"train file not found: {args.train} (run from the repository root)")
+    did = False
+    if args.cv:
+        figures, results = evaluation.cross_validate(args.train, args.k)
+        print(f"# cross-validation on {args.train}, k={args.k}")
+        print("\n".join(figures.lines()))
+        if args.out:
+            evaluation.write_rows(results, args.out)
+        did = True
+    if args.fit_calibration:
+        a, b, c = evaluation.fit_calibration(args.train, off_topic=evaluation.OFF_TOPIC * 3)
+        print(f"CALIB_A = {a:.4f}\nCALIB_B = {b:.4f}\nCALIB_C = {c:.4f}")
+        did = True
+    if args.test:
+        if not os.path.exists(args.test):
+            p.error(f"test file not found: {args.test}")
+        figures, results = evaluation.evaluate(args.train, args.test, args.k)
+        print(f"# {args.test}, index = first {args.k} rows per category of {args.train}")
+        print("\n".join(figures.lines()))
+        if args.out:
+            evaluation.write_rows(results, args.out)
+        did = True
+    if args.latency:
+        sizes = tuple(int(s) for s in args.sizes.split(","))
+        print(f"{'variants':>9} {'build_s':>8} {'p50_ms':>7} {'p99_ms':>7} {'max_rss_mb':>10}")
+        for row in evaluation.latency_benchmark(args.train, sizes):
+            print(f"{row['variants']:>9} {row['build_s']:>8.3f} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['max_rss_mb']:>10.0f}")
+        did = True
+    if not did:
+        p.error("nothing to do: give --test, --cv, --latency or --fit-calibration")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
