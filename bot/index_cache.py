@@ -1,0 +1,73 @@
+"""A per-process cache of matcher indexes, one per inbox, rebuilt when the answer set changes.
+
+Every lookup reads the answer-set version (one small query) and rebuilds the inbox's index when
+it differs from the cached one, so all server and worker processes follow an edit without any
+message between them. Thread-safe: builds run under a lock, readers share built indexes
+(``MatcherIndex`` is immutable).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.db.models import Q
+
+from bot.matcher import Entry, MatcherIndex
+
+from .models import CannedAnswer, QuestionVariant
+from .services import current_answer_version
+
+_lock = threading.Lock()
+_cache: dict[int | str, tuple[tuple[int, str], MatcherIndex]] = {}
+#: How many indexes this process built; tests read it to see a rebuild happen.
+builds = 0
+
+
+def _key(inbox) -> int | str:
+    return inbox.pk if inbox is not None else "all"
+
+
+def answers_for(inbox):
+    """Active answers offered in ``inbox`` (answers without inboxes are offered everywhere)."""
+    answers = CannedAnswer.objects.filter(active=True)
+    if inbox is not None:
+        answers = answers.filter(Q(inboxes__isnull=True) | Q(inboxes=inbox)).distinct()
+    return answers
+
+
+def entries_for(inbox) -> list[Entry]:
+    """The matcher entries of an inbox's answers: each title and each question variant."""
+    answers = list(answers_for(inbox).values_list("pk", "title", "locale"))
+    ids = [pk for pk, _, _ in answers]
+    entries = [Entry(pk, title, locale) for pk, title, locale in answers]
+    locale_of = {pk: locale for pk, _, locale in answers}
+    for answer_id, text, locale in QuestionVariant.objects.filter(answer_id__in=ids).values_list(
+            "answer_id", "text", "locale").order_by("answer_id", "pk"):
+        entries.append(Entry(answer_id, text, locale or locale_of[answer_id]))
+    return entries
+
+
+def get_index(inbox=None) -> MatcherIndex:
+    """The index of ``inbox`` (or of every active answer with ``None``) for the current
+    answer set."""
+    global builds
+    version = current_answer_version()
+    key = _key(inbox)
+    cached = _cache.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    with _lock:
+        cached = _cache.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        index = MatcherIndex.build(entries_for(inbox))
+        builds += 1
+        # Built from rows read after the version: an edit committed in between bumps the
+        # version again, so at worst the next lookup rebuilds once more.
+        _cache[key] = (version, index)
+        return index
+
+
+def clear() -> None:
+    with _lock:
+        _cache.clear()

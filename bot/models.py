@@ -1,0 +1,231 @@
+"""The FAQ bot's data: canned answers and their question variants, per-inbox settings, the
+log of every decision and the questions it could not answer.
+
+Only ``bot.services`` writes these rows (the admin calls it too); see docs/bot.md.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from bot.policy import DEFAULT_THRESHOLDS
+
+LOCALES = [("pt", "Português"), ("es", "Español"), ("en", "English")]
+LANGUAGE_CODES = [code for code, _ in LOCALES]
+
+#: Customer-facing bot texts by language. ``{next_opening}`` is filled with e.g. "Monday 09:00".
+DEFAULT_TEXTS: dict[str, dict[str, str]] = {
+    "greeting": {
+        "pt": "Olá! Sou o assistente virtual. Como posso ajudar?",
+        "es": "¡Hola! Soy el asistente virtual. ¿En qué puedo ayudarte?",
+        "en": "Hi! I'm the virtual assistant. How can I help?",
+    },
+    "thanks": {
+        "pt": "Por nada! Se precisar de mais alguma coisa, é só escrever.",
+        "es": "¡De nada! Si necesitas algo más, solo escribe.",
+        "en": "You're welcome! If you need anything else, just write.",
+    },
+    "suggest": {
+        "pt": "Você quis dizer…?",
+        "es": "¿Quisiste decir…?",
+        "en": "Did you mean…?",
+    },
+    "rephrase": {
+        "pt": "Desculpe, não entendi bem. Pode escrever de outro jeito?",
+        "es": "Perdón, no entendí bien. ¿Puedes escribirlo de otra forma?",
+        "en": "Sorry, I didn't quite get that. Could you put it another way?",
+    },
+    "helpful_thanks": {
+        "pt": "Que bom que ajudou! Se precisar de algo mais, é só escrever.",
+        "es": "¡Qué bueno que te sirvió! Si necesitas algo más, solo escribe.",
+        "en": "Glad it helped! If you need anything else, just write.",
+    },
+    "handoff_online": {
+        "pt": "Vou te passar para um atendente. Alguém vai responder em instantes.",
+        "es": "Te paso con un agente. Alguien te responderá en breve.",
+        "en": "I'm passing you to an agent. An agent will reply shortly.",
+    },
+    "handoff_no_agents": {
+        "pt": "Vou te passar para um atendente. Vamos responder assim que possível.",
+        "es": "Te paso con un agente. Te responderemos lo antes posible.",
+        "en": "I'm passing you to an agent. We'll reply as soon as we can.",
+    },
+    "handoff_offline": {
+        "pt": "Estamos fora do horário de atendimento; vamos responder a partir de {next_opening}.",
+        "es": "Estamos fuera del horario de atención; responderemos a partir del {next_opening}.",
+        "en": "We are offline; we'll answer from {next_opening}.",
+    },
+    "button_helpful": {"pt": "👍", "es": "👍", "en": "👍"},
+    "button_not_helpful": {"pt": "👎", "es": "👎", "en": "👎"},
+    "button_human": {
+        "pt": "Falar com uma pessoa",
+        "es": "Hablar con una persona",
+        "en": "Talk to a person",
+    },
+}
+
+
+class AnswerSetVersion(models.Model):
+    """One row whose ``number`` and ``token`` change with every change of answers or
+    variants, in the same transaction. Each process compares them with its cached index (one
+    cheap query per match) and rebuilds when they differ. The random ``token`` keeps a
+    rolled-back bump (tests, failed imports) from ever matching a cache built from other data."""
+
+    number = models.PositiveBigIntegerField(default=0)
+    token = models.CharField(max_length=32, default="")
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"answer set v{self.number}"
+
+
+class CannedAnswer(models.Model):
+    title = models.CharField(max_length=200, help_text="Shown to customers as a suggestion button and to agents.")
+    text = models.TextField(help_text="Variables: {{contact.first_name}}, {{contact.name}}, {{agent.name}}, "
+                                      "{{inbox.name}}.")
+    locale = models.CharField(max_length=5, choices=LOCALES, default="pt")
+    tags = models.CharField(max_length=255, blank=True, help_text="Comma-separated.")
+    active = models.BooleanField(default=True)
+    inboxes = models.ManyToManyField("inbox.Inbox", blank=True, related_name="canned_answers",
+                                     help_text="Empty means every inbox.")
+    usage_count = models.PositiveIntegerField(default=0, help_text="Times the bot sent this answer.")
+    helpful_count = models.PositiveIntegerField(default=0)
+    not_helpful_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [t.strip() for t in self.tags.split(",") if t.strip()]
+
+    @property
+    def helpful_rate(self) -> float | None:
+        """Share of 👍 among the customers' 👍/👎, or None before any feedback."""
+        total = self.helpful_count + self.not_helpful_count
+        return self.helpful_count / total if total else None
+
+
+class QuestionVariant(models.Model):
+    """One way customers ask for an answer; the matcher indexes these (and the title)."""
+
+    answer = models.ForeignKey(CannedAnswer, on_delete=models.CASCADE, related_name="variants")
+    text = models.CharField(max_length=500)
+    locale = models.CharField(max_length=5, choices=LOCALES, blank=True,
+                              help_text="Empty means the answer's language.")
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def default_texts() -> dict:
+    return {}
+
+
+class BotSettings(models.Model):
+    """The bot's behaviour in one inbox. An inbox without a row uses the defaults."""
+
+    inbox = models.OneToOneField("inbox.Inbox", on_delete=models.CASCADE, related_name="bot_settings")
+    enabled = models.BooleanField(default=True)
+    answer_threshold = models.FloatField(default=DEFAULT_THRESHOLDS.answer,
+                                         help_text="Lowest confidence the bot answers outright.")
+    suggest_threshold = models.FloatField(default=DEFAULT_THRESHOLDS.suggest,
+                                          help_text="Lowest confidence offered as a suggestion.")
+    margin = models.FloatField(default=DEFAULT_THRESHOLDS.margin,
+                               help_text="A runner-up this close to the top turns an answer into suggestions.")
+    max_misses = models.PositiveSmallIntegerField(
+        default=2, help_text="Questions the bot may fail to understand before handing off (1 = hand off at once).")
+    email_mode = models.BooleanField(
+        default=False, help_text="Answer only when confident, never suggest (always on for e-mail inboxes).")
+    texts = models.JSONField(
+        default=default_texts, blank=True,
+        help_text='Overrides of the bot texts by language: {"greeting": {"pt": "...", "es": "...", "en": "..."}}. '
+                  "Keys: " + ", ".join(DEFAULT_TEXTS) + ".")
+
+    class Meta:
+        verbose_name = "bot settings"
+        verbose_name_plural = "bot settings"
+
+    def __str__(self) -> str:
+        return f"Bot settings of {self.inbox}"
+
+    def text(self, key: str, language: str) -> str:
+        """The text ``key`` in ``language``: the inbox's override, else the default (English
+        when the language is unknown)."""
+        own = (self.texts or {}).get(key) or {}
+        if isinstance(own, dict) and own.get(language):
+            return own[language]
+        defaults = DEFAULT_TEXTS.get(key, {})
+        return defaults.get(language) or defaults.get("en", "")
+
+
+class BotDecisionLog(models.Model):
+    """What the bot did with one customer message, and why (tuning and the reports read it)."""
+
+    class Action(models.TextChoices):
+        ANSWER = "answer", "Answered"
+        SUGGEST = "suggest", "Suggested answers"
+        HANDOFF = "handoff", "Handed off"
+        GREETING = "greeting", "Greeting"
+        THANKS = "thanks", "Thanks"
+        REPHRASE = "rephrase", "Asked to rephrase"
+        FEEDBACK = "feedback", "Recorded feedback"
+        IGNORED = "ignored", "Ignored (automated message)"
+
+    conversation = models.ForeignKey("inbox.Conversation", on_delete=models.CASCADE, related_name="bot_decisions")
+    message = models.ForeignKey("inbox.Message", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="bot_decisions")
+    question = models.TextField(blank=True)
+    language = models.CharField(max_length=5, blank=True)
+    candidates = models.JSONField(default=list, blank=True,
+                                  help_text='[{"answer_id", "title", "confidence", "score", "matched_text"}]')
+    action = models.CharField(max_length=10, choices=Action.choices)
+    reason = models.CharField(max_length=40, blank=True)
+    answer = models.ForeignKey(CannedAnswer, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="decisions")
+    reply = models.ForeignKey("inbox.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    helpful = models.BooleanField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} ({self.reason}) on conversation {self.conversation_id}"
+
+
+class UnansweredQuestion(models.Model):
+    """Questions the bot could not answer, one row per normalized text; the curation page
+    groups similar rows further with rapidfuzz."""
+
+    key = models.CharField(max_length=500, unique=True, help_text="bot.text.normalize of the question.")
+    example = models.TextField()
+    count = models.PositiveIntegerField(default=1)
+    language = models.CharField(max_length=5, blank=True)
+    last_reason = models.CharField(max_length=40, blank=True)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+    resolved = models.BooleanField(default=False, db_index=True)
+    answer = models.ForeignKey(CannedAnswer, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="resolved_questions")
+
+    class Meta:
+        ordering = ["-count", "-last_seen"]
+
+    def __str__(self) -> str:
+        return self.example[:80]
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
