@@ -126,7 +126,8 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
+# Tests run tasks inline (deterministic); pytest sets PYTEST_VERSION.
+HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", bool(os.environ.get("PYTEST_VERSION")))
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
@@ -165,6 +166,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise serves from finders; an empty root is fine
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -44,7 +44,7 @@ def email_conversation(inbox: Inbox, inbound: InboundMessage) -> Conversation | 
                  .select_related("conversation").order_by("-created_at").first())
         if known:
             return known.conversation
-    token = meta.get("thread_token") or meta.get("plus_token")
+    token = meta.get("plus_token")
     if token:
         return Conversation.objects.filter(inbox=inbox, thread_token=token).first()
     return None
@@ -56,17 +56,14 @@ def apply_parsed(*, inbox: Inbox, parsed: ParsedWebhook) -> dict[str, int]:
     counts = {"messages": 0, "duplicates": 0, "statuses": 0, "skipped": len(parsed.skipped)}
     for inbound in parsed.messages:
         conversation = email_conversation(inbox, inbound) if inbox.channel_kind == ChannelKind.EMAIL else None
-        bounce = inbound.metadata.get("bounce") if inbox.channel_kind == ChannelKind.EMAIL else None
-        if bounce and bounce.get("original_message_id"):
-            from channels_adapters.base import StatusUpdate
-
-            counts["statuses"] += services.apply_status_update(inbox=inbox, update=StatusUpdate(
-                status="failed", provider_message_id=bounce["original_message_id"],
-                error_title="Delivery failed", error_detail=bounce.get("reason", ""),
-                error_code=str(bounce.get("status", ""))))
-            continue
         result = services.receive_inbound(inbox=inbox, inbound=inbound, conversation=conversation)
         counts["messages" if result.created else "duplicates"] += 1
+        if (result.created and inbox.channel_kind == ChannelKind.MESSENGER and not inbound.is_echo
+                and not result.conversation.contact.name):
+            from .tasks import fetch_contact_profile
+
+            transaction.on_commit(lambda c=result.conversation.contact_id, a=inbound.sender_address:
+                                  fetch_contact_profile(inbox.pk, c, a))
     for update in parsed.statuses:
         counts["statuses"] += services.apply_status_update(inbox=inbox, update=update)
     return counts

@@ -69,11 +69,13 @@ def build_outbound(message: Message) -> OutboundMessage:
         last_in = (conversation.messages.filter(direction=Message.Direction.INCOMING, provider_message_id__isnull=False)
                    .order_by("-created_at").values_list("provider_message_id", flat=True).first())
         extra.update({"in_reply_to": last_in or (thread[-1] if thread else ""), "references": thread[-20:],
-                      "thread_token": conversation.thread_token})
+                      "reply_token": conversation.thread_token})
     tag = ""
     if message.inbox.channel_kind == ChannelKind.MESSENGER:
-        window = services.service_window(conversation)
-        if window["applies"] and not window["open"] and message.inbox.channel_config.get("human_agent_tag"):
+        # Past the standard 24 hours, the HUMAN_AGENT tag (when enabled) covers up to 7 days.
+        last_in = conversation.last_incoming_at
+        if (message.inbox.channel_config.get("human_agent_tag") and last_in
+                and timezone.now() - last_in > dt.timedelta(hours=24)):
             tag = "HUMAN_AGENT"
     return OutboundMessage(
         recipient_address=recipient_address(message),

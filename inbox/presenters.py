@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from .models import Attachment, Conversation, Message
 
@@ -24,7 +24,10 @@ def attachment_payload(attachment: Attachment, *, for_customer: bool = False) ->
     if not attachment.file:
         url = ""
     elif for_customer:
-        url = reverse("widget-attachment", args=[attachment.pk])
+        try:
+            url = reverse("widget-attachment", args=[attachment.pk])
+        except NoReverseMatch:  # the widget's URLs are not installed
+            url = ""
     else:
         url = reverse("files:attachment", args=[attachment.pk])
     return {

@@ -602,9 +602,18 @@ def set_priority(*, conversation: Conversation, priority: int) -> Conversation:
 
 @transaction.atomic
 def mark_read(*, conversation: Conversation, user) -> None:
+    previous = ConversationRead.objects.filter(conversation=conversation, user=user).values_list("last_read_at", flat=True).first()
     ConversationRead.objects.update_or_create(conversation=conversation, user=user,
                                               defaults={"last_read_at": timezone.now()})
     events.send_event_on_commit([events.agent_group(user.pk)], "conversation.read", {"id": conversation.pk})
+    unseen = conversation.messages.filter(direction=Message.Direction.INCOMING)
+    if previous:
+        unseen = unseen.filter(created_at__gt=previous)
+    if conversation.inbox.channel_kind in (ChannelKind.MESSENGER, ChannelKind.WHATSAPP) and unseen.exists():
+        # Tell the customer's app the business saw the message (blue ticks / "Seen").
+        from .tasks import send_channel_action
+
+        transaction.on_commit(lambda: send_channel_action(conversation.pk, "mark_seen"))
 
 
 def typing(*, conversation: Conversation, who: str, is_typing: bool, name: str = "") -> None:
@@ -613,6 +622,10 @@ def typing(*, conversation: Conversation, who: str, is_typing: bool, name: str =
     if who == "agent":
         events.send_event([events.conversation_group(conversation.pk), events.inbox_group(conversation.inbox_id)],
                           "typing", payload)
+        if is_typing and conversation.inbox.channel_kind == ChannelKind.MESSENGER:
+            from .tasks import send_channel_action
+
+            send_channel_action(conversation.pk, "typing_on")
     else:
         events.send_event([events.inbox_group(conversation.inbox_id)], "typing", payload)
 
@@ -621,12 +634,16 @@ def typing(*, conversation: Conversation, who: str, is_typing: bool, name: str =
 
 
 def _window_hours(inbox: Inbox) -> int | None:
+    """Messenger's HUMAN_AGENT tag, when enabled for the inbox, stretches the window to 7 days."""
     from channels_adapters.registry import adapter_class_for
 
     try:
-        return getattr(adapter_class_for(inbox.channel_kind), "window_hours", None)
+        adapter_class = adapter_class_for(inbox.channel_kind)
     except (LookupError, ImportError):
         return None
+    if inbox.channel_config.get("human_agent_tag") and hasattr(adapter_class, "human_agent_window_hours"):
+        return adapter_class.human_agent_window_hours
+    return getattr(adapter_class, "window_hours", None)
 
 
 def service_window(conversation: Conversation, *, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -871,3 +888,24 @@ def _broadcast_presence(user) -> None:
     payload = {"user_id": user.pk, "presence": agent_presence(user=user), "name": _display(user)}
     groups = [events.inbox_group(pk) for pk in user.inboxes.values_list("pk", flat=True)]
     events.send_event_on_commit(groups, "agent.presence", payload)
+
+
+# --- inbox bookkeeping ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def inbox_record_channel_state(*, inbox: Inbox, state: dict[str, Any] | None = None, error: str | None = None) -> Inbox:
+    """Save an adapter's bookkeeping (e.g. IMAP UIDs) and its last error, shown in the admin.
+    ``error=""`` clears the error."""
+    inbox = Inbox.objects.select_for_update().get(pk=inbox.pk)
+    fields = []
+    if state is not None:
+        inbox.channel_state = state
+        fields.append("channel_state")
+    if error is not None:
+        inbox.last_error = error[:2000]
+        inbox.last_error_at = timezone.now() if error else None
+        fields += ["last_error", "last_error_at"]
+    if fields:
+        inbox.save(update_fields=fields)
+    return inbox

@@ -102,3 +102,78 @@ def sweep_task() -> None:
     counts = sweep()
     if any(counts.values()):
         logger.info("sweep: %s", counts)
+
+
+@db_task()
+def poll_mailbox(inbox_id: int) -> None:
+    from huey.contrib.djhuey import HUEY
+
+    from .mail_polling import poll_inbox
+    from .models import Inbox
+
+    inbox = Inbox.objects.filter(pk=inbox_id, enabled=True).first()
+    if inbox is None:
+        return
+    with HUEY.lock_task(f"poll-mailbox-{inbox_id}"):
+        poll_inbox(inbox)
+
+
+@db_periodic_task(crontab(minute="*"))
+def poll_mailboxes_task() -> None:
+    """Every minute: poll the mailboxes that are due; intervals under a minute get extra polls
+    spread over the minute."""
+    from .mail_polling import due_inboxes, poll_interval
+
+    now = timezone.now()
+    for inbox in due_inboxes(now=now):
+        poll_mailbox(inbox.pk)
+        interval = poll_interval(inbox)
+        for offset in range(interval, 60, max(interval, 5)):
+            poll_mailbox.schedule(args=(inbox.pk,), delay=offset)
+
+
+@db_task()
+def send_channel_action(conversation_id: int, action: str) -> None:
+    """Sender actions: ``typing_on`` (Messenger) and ``mark_seen`` (Messenger ``mark_seen``,
+    WhatsApp read receipt of the latest customer message). Best effort: never retried."""
+    from channels_adapters.registry import get_adapter
+
+    from .models import Conversation, Message
+    from .outbound import recipient_address
+
+    conversation = Conversation.objects.select_related("inbox").filter(pk=conversation_id).first()
+    if conversation is None:
+        return
+    adapter = get_adapter(conversation.inbox)
+    last_in = conversation.messages.filter(direction=Message.Direction.INCOMING).order_by("-created_at").first()
+    try:
+        if conversation.inbox.channel_kind == "whatsapp":
+            if action == "mark_seen" and last_in and last_in.provider_message_id:
+                adapter.mark_read(last_in.provider_message_id)
+        elif last_in is not None:
+            adapter.send_action(recipient_address(last_in), action)
+    except Exception as exc:
+        logger.info("sender action %s for conversation %s failed: %s", action, conversation_id, exc)
+
+
+@db_task()
+def fetch_contact_profile(inbox_id: int, contact_id: int, address: str) -> None:
+    """Messenger gives only an id; the name comes from the profile API."""
+    from channels_adapters.registry import get_adapter
+
+    from . import services
+    from .models import Contact, Inbox
+
+    inbox, contact = Inbox.objects.filter(pk=inbox_id).first(), Contact.objects.filter(pk=contact_id).first()
+    if inbox is None or contact is None or contact.name:
+        return
+    try:
+        profile = get_adapter(inbox).fetch_profile(address)
+    except Exception as exc:
+        logger.info("profile lookup for %s failed: %s", address, exc)
+        return
+    fields = {"name": profile.get("name", "")}
+    if profile.get("profile_pic"):
+        fields["avatar_url"] = profile["profile_pic"][:200]
+    if fields["name"]:
+        services.contact_update(contact=contact, **fields)

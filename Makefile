@@ -1,0 +1,56 @@
+# The two commands of the README: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+
+.PHONY: run test test-fast test-scaleout venv system-deps bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+## make run: install, migrate, demo data, then serve HTTP + websockets and the task worker.
+run: venv
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py setup_demo
+	@echo ""
+	@echo "  Agent inbox:   $(PUBLIC_BASE_URL)/"
+	@echo "  Admin:         $(PUBLIC_BASE_URL)/admin/"
+	@echo "  Bot console:   $(PUBLIC_BASE_URL)/bot/console/"
+	@echo "  Demo shop:     $(PUBLIC_BASE_URL)/demo-shop/   (the chat widget, as a customer sees it)"
+	@echo "  API docs:      $(PUBLIC_BASE_URL)/api/docs/"
+	@echo "  Credentials are printed above (also in var/demo-credentials.txt). Ctrl+C stops."
+	@echo ""
+	DEBUG=1 $(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+## make test: everything, on the embedded defaults (SQLite, in-memory layer) with real
+## Chromium, Redis, Dovecot and SMTP servers; then the service/API/consumer tests again on
+## PostgreSQL with Redis as the channel layer and cache.
+test: venv system-deps
+	$(PY) -m tests.servers --redis --sqlite-file -- $(PY) -m pytest -q -p no:cacheprovider
+	$(MAKE) test-scaleout
+
+test-scaleout: venv
+	$(PY) -m tests.servers --postgres --redis --redis-as-default -- \
+		$(PY) -m pytest -q -p no:cacheprovider -m "not browser" tests/inbox tests/widget tests/bot tests/retention tests/channels
+
+test-fast: venv
+	$(PY) -m pytest -q -m "not browser" -x
+
+bench: venv
+	$(PY) bench/bot_eval.py --train ../shared/data/banking77/train.csv --k 10 --test ../shared/data/banking77/test.csv
+	$(PY) bench/bot_eval.py --latency
+
+clean:
+	rm -rf $(VENV) var

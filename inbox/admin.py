@@ -1,0 +1,172 @@
+"""The Django admin, for admins who are not developers: filters, search, inlines, and the raw
+webhook events with their errors."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from . import services
+from .inbound import process_webhook_event
+from .models import (
+    AgentConnection,
+    AgentProfile,
+    Attachment,
+    Contact,
+    ContactIdentity,
+    Conversation,
+    Inbox,
+    Label,
+    Message,
+    Team,
+    WebhookEvent,
+)
+
+
+@admin.register(Inbox)
+class InboxAdmin(admin.ModelAdmin):
+    list_display = ["name", "channel_kind", "enabled", "auto_assign", "public_id", "last_error_short"]
+    list_filter = ["channel_kind", "enabled"]
+    search_fields = ["name", "public_id"]
+    filter_horizontal = ["members"]
+    readonly_fields = ["public_id", "setup_instructions", "last_error", "last_error_at", "channel_state"]
+    fieldsets = [
+        (None, {"fields": ["name", "channel_kind", "enabled", "members", "auto_assign", "reopen_window_hours"]}),
+        ("Connection", {"fields": ["setup_instructions", "channel_config", "webhook_verify_token", "public_id",
+                                   "last_error", "last_error_at", "channel_state"]}),
+        ("Customer-facing", {"fields": ["greeting", "timezone", "business_hours", "out_of_hours_message"]}),
+        ("Web chat", {"fields": ["allowed_origins", "widget_settings", "widget_secret"], "classes": ["collapse"]}),
+    ]
+
+    @admin.display(description="Last error")
+    def last_error_short(self, obj: Inbox) -> str:
+        return obj.last_error[:80]
+
+    @admin.display(description="Setup")
+    def setup_instructions(self, obj: Inbox) -> str:
+        if not obj.pk:
+            return "Save the inbox first."
+        from django.conf import settings
+
+        base = settings.PUBLIC_BASE_URL
+        if obj.channel_kind == "webchat":
+            return format_html(
+                "Paste into your site's HTML:<br><code>&lt;script src=\"{}/widget.js\" data-inbox=\"{}\" async&gt;&lt;/script&gt;</code>",
+                base, obj.public_id)
+        if obj.channel_kind in ("whatsapp", "messenger"):
+            return format_html("Callback URL: <code>{}/webhooks/{}/{}/</code><br>Verify token: <code>{}</code>",
+                               base, obj.channel_kind, obj.public_id, obj.webhook_verify_token)
+        return format_html("Inbound webhook (raw MIME): <code>{}/webhooks/email/{}/</code>", base, obj.public_id)
+
+
+class ContactIdentityInline(admin.TabularInline):
+    model = ContactIdentity
+    extra = 0
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "email", "phone", "locale", "opted_out", "created_at"]
+    list_filter = ["opted_out", "locale", "identities__channel_kind"]
+    search_fields = ["name", "email", "phone", "identities__address"]
+    inlines = [ContactIdentityInline]
+    actions = ["merge_selected"]
+
+    @admin.action(description="Merge selected contacts into the oldest one")
+    def merge_selected(self, request, queryset):
+        contacts = list(queryset.order_by("created_at", "pk"))
+        if len(contacts) < 2:
+            self.message_user(request, "Select at least two contacts.", messages.WARNING)
+            return
+        primary = contacts[0]
+        for duplicate in contacts[1:]:
+            primary = services.merge_contacts(primary=primary, duplicate=duplicate)
+        self.message_user(request, f"Merged {len(contacts) - 1} contact(s) into {primary}.")
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    extra = 0
+    fields = ["created_at", "direction", "sender_kind", "author", "text", "is_private_note", "delivery_state", "delivery_error"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["id", "contact", "inbox", "status", "assignee", "priority", "handoff_reason", "last_activity_at"]
+    list_filter = ["status", "inbox", "inbox__channel_kind", "priority", "handoff_reason", "labels", "assignee"]
+    search_fields = ["contact__name", "contact__email", "contact__phone", "subject"]
+    raw_id_fields = ["contact"]
+    date_hierarchy = "last_activity_at"
+    inlines = [MessageInline]
+    list_select_related = ["contact", "inbox", "assignee"]
+
+
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    extra = 0
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["id", "conversation", "direction", "sender_kind", "short_text", "delivery_state", "created_at"]
+    list_filter = ["direction", "sender_kind", "delivery_state", "is_private_note", "inbox"]
+    search_fields = ["text", "provider_message_id"]
+    raw_id_fields = ["conversation", "reply_to"]
+    inlines = [AttachmentInline]
+    list_select_related = ["conversation__contact"]
+    actions = ["retry_failed"]
+
+    @admin.display(description="Text")
+    def short_text(self, obj: Message) -> str:
+        return obj.text[:80]
+
+    @admin.action(description="Retry failed sends")
+    def retry_failed(self, request, queryset):
+        count = 0
+        for message in queryset.filter(delivery_state="failed"):
+            services.retry_send(message=message, actor=request.user)
+            count += 1
+        self.message_user(request, f"Queued {count} message(s) again.")
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "channel_kind", "inbox", "status", "error_short", "attempts", "received_at"]
+    list_filter = ["status", "channel_kind", "inbox"]
+    search_fields = ["error", "inbox_public_id"]
+    readonly_fields = ["inbox", "channel_kind", "inbox_public_id", "headers", "body_text", "status", "error",
+                       "summary", "attempts", "received_at", "processed_at"]
+    exclude = ["body"]
+    actions = ["reprocess"]
+
+    @admin.display(description="Error")
+    def error_short(self, obj: WebhookEvent) -> str:
+        return obj.error[:100]
+
+    @admin.display(description="Body")
+    def body_text(self, obj: WebhookEvent) -> str:
+        return format_html("<pre style='white-space:pre-wrap;max-height:30em;overflow:auto'>{}</pre>",
+                           bytes(obj.body)[:100_000].decode("utf-8", "replace"))
+
+    @admin.action(description="Process again")
+    def reprocess(self, request, queryset):
+        for event in queryset.exclude(status=WebhookEvent.Status.REJECTED):
+            WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.RECEIVED)
+            process_webhook_event(event.pk)
+        self.message_user(request, "Processed again; see each event's status.")
+
+    def has_add_permission(self, request):
+        return False
+
+
+admin.site.register(Team, filter_horizontal=["members"])
+admin.site.register(Label, list_display=["name", "color"], search_fields=["name"])
+admin.site.register(AgentProfile, list_display=["user", "display_name", "max_open_conversations", "accepts_auto_assignment"])
+admin.site.register(AgentConnection, list_display=["user", "presence", "connected_at", "last_seen"])
+admin.site.site_header = "Support inbox administration"

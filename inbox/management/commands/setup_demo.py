@@ -1,0 +1,99 @@
+"""Demo data for a first look: an admin, two agents, one inbox per channel kind, canned
+answers, and a few conversations. Idempotent: running it again changes nothing."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from channels_adapters.base import InboundMessage
+from inbox import services
+from inbox.models import AgentProfile, Inbox
+
+CREDENTIALS_FILE = settings.DATA_DIR / "demo-credentials.txt"
+
+INBOXES = [
+    ("Website chat", "webchat", {}),
+    ("WhatsApp +55 11 4000-1234", "whatsapp", {"phone_number_id": "demo-phone-id", "access_token": "",
+                                               "app_secret": "", "templates": [
+                                                   {"name": "order_update", "language": "pt_BR", "params_count": 1}]}),
+    ("Facebook page", "messenger", {"page_id": "demo-page-id", "page_access_token": "", "app_secret": ""}),
+    ("support@shop.example", "email", {"address": "support@shop.example"}),
+]
+
+CONVERSATIONS = [
+    ("whatsapp", "5511987650001", "Maria Souza", "", ["Oi! Comprei um tênis semana passada", "nao recebi meu pedido ainda, o numero é 10234"]),
+    ("messenger", "2455501234567", "Lucía Fernández", "", ["Hola, ¿puedo cambiar la talla de unas zapatillas?"]),
+    ("email", "john.miller@example.com", "John Miller", "john.miller@example.com", ["Hi, I was charged twice for order #10198. Can you refund one of the payments?"]),
+    ("webchat", "visitor-demo-1", "Ana Lima", "", ["Quais são as formas de pagamento?"]),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo admin, agents, inboxes, canned answers and conversations."
+
+    def handle(self, *args, **options):
+        credentials = self._users()
+        inboxes = self._inboxes(credentials["agents"])
+        try:
+            call_command("load_demo_answers", verbosity=0)
+        except Exception as exc:  # the bot app's command; the inbox works without it
+            self.stderr.write(f"No demo canned answers: {exc}")
+        self._conversations(inboxes)
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write(f"  Admin:  {credentials['admin'][0]} / {credentials['admin'][1]}")
+        for username, password in credentials["agents"]:
+            self.stdout.write(f"  Agent:  {username} / {password}")
+
+    def _users(self) -> dict:
+        User = get_user_model()
+        saved = {}
+        if CREDENTIALS_FILE.exists():
+            for line in CREDENTIALS_FILE.read_text().splitlines():
+                name, _, password = line.partition(":")
+                saved[name] = password
+        created = {}
+        for username, staff, display in (("admin", True, "Admin"), ("ana", False, "Ana"), ("bruno", False, "Bruno")):
+            password = saved.get(username) or secrets.token_urlsafe(9)
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = User.objects.create_user(username=username, password=password, first_name=display,
+                                                is_staff=staff, is_superuser=staff)
+            elif username not in saved:
+                user.set_password(password)
+                user.save()
+            AgentProfile.objects.get_or_create(user=user, defaults={"display_name": display})
+            created[username] = password
+        CREDENTIALS_FILE.write_text("".join(f"{k}:{v}\n" for k, v in created.items()))
+        CREDENTIALS_FILE.chmod(0o600)
+        return {"admin": ("admin", created["admin"]), "agents": [("ana", created["ana"]), ("bruno", created["bruno"])]}
+
+    def _inboxes(self, agents) -> dict[str, Inbox]:
+        User = get_user_model()
+        members = list(User.objects.filter(username__in=["admin", *[a for a, _ in agents]]))
+        inboxes = {}
+        for name, kind, config in INBOXES:
+            inbox, _ = Inbox.objects.get_or_create(channel_kind=kind, name=name, defaults={
+                "channel_config": config,
+                "greeting": "Olá! 👋 How can we help you today?" if kind == "webchat" else "",
+                "widget_settings": {"color": "#4f46e5", "title": "Shop support", "position": "right"},
+            })
+            inbox.members.add(*members)
+            inboxes[kind] = inbox
+        return inboxes
+
+    def _conversations(self, inboxes: dict[str, Inbox]) -> None:
+        for kind, address, name, email, texts in CONVERSATIONS:
+            inbox = inboxes[kind]
+            for index, text in enumerate(texts):
+                with transaction.atomic():
+                    services.receive_inbound(inbox=inbox, run_bot=kind == "webchat", inbound=InboundMessage(
+                        provider_message_id=f"demo-{kind}-{address}-{index}", sender_address=address,
+                        sender_name=name, contact_email=email, text=text,
+                        metadata={"subject": "Charged twice for order #10198"} if kind == "email" else {},
+                    ))
