@@ -1,0 +1,222 @@
+"""Support and retention reports, computed by the database.
+
+Each report takes a ``Period`` (dates, the inboxes the viewer may see) and returns a ``Table``
+(columns and rows), which the page draws as a chart and exports as CSV unchanged.
+
+Percentiles are computed in the database too, portably: count the rows, then fetch the single
+row at the nearest-rank position of the ordered durations (``ORDER BY ... OFFSET k LIMIT 1``), so
+only one value per percentile leaves the database, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from typing import Any
+
+from django.db.models import (
+    Avg, Count, DurationField, Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value,
+)
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from inbox.models import Conversation, Message
+from inbox.selectors import inboxes_for
+from inbox.presenters import agent_name
+
+from .models import Order, Survey
+
+REPORTS = ("conversations", "bot_share", "response_times", "satisfaction", "agent_load", "retention")
+
+
+@dataclasses.dataclass
+class Period:
+    start: dt.datetime  # inclusive
+    end: dt.datetime  # exclusive
+    inbox_ids: list[int]
+    tz: dt.tzinfo
+
+    @property
+    def days(self) -> list[dt.date]:
+        first, last = self.start.astimezone(self.tz).date(), (self.end - dt.timedelta(microseconds=1)).astimezone(self.tz).date()
+        return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+@dataclasses.dataclass
+class Table:
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+    note: str = ""
+
+
+def period_for(*, user, date_from: dt.date, date_to: dt.date, inbox_id: int | None = None,
+               tz: dt.tzinfo | None = None) -> Period:
+    """The days ``date_from``..``date_to`` (inclusive, in ``tz``) over the inboxes ``user`` may
+    see, or only ``inbox_id`` among them."""
+    tz = tz or timezone.get_current_timezone()
+    if date_to < date_from:
+        date_from, date_to = date_to, date_from
+    inboxes = inboxes_for(user)
+    if inbox_id:
+        inboxes = inboxes.filter(pk=inbox_id)
+    start = dt.datetime.combine(date_from, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    return Period(start=start, end=end, inbox_ids=list(inboxes.values_list("pk", flat=True)), tz=tz)
+
+
+def _conversations(period: Period) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(inbox_id__in=period.inbox_ids, created_at__gte=period.start,
+                                       created_at__lt=period.end)
+
+
+def conversations_by_channel_day(period: Period) -> Table:
+    rows = (_conversations(period).annotate(day=TruncDate("created_at", tzinfo=period.tz))
+            .values("day", "inbox__channel_kind").annotate(n=Count("pk")).order_by("day", "inbox__channel_kind"))
+    return Table("Conversations by channel and day", ["day", "channel", "conversations"],
+                 [[row["day"].isoformat(), row["inbox__channel_kind"], row["n"]] for row in rows])
+
+
+def bot_share(period: Period) -> Table:
+    """Conversations the bot answered with no agent reply at all."""
+    agent_reply = Message.objects.filter(conversation=OuterRef("pk"), sender_kind=Message.SenderKind.AGENT,
+                                         is_private_note=False)
+    bot_reply = Message.objects.filter(conversation=OuterRef("pk"), sender_kind=Message.SenderKind.BOT)
+    data = _conversations(period).annotate(agent=Exists(agent_reply), bot=Exists(bot_reply)).aggregate(
+        total=Count("pk"), bot_only=Count("pk", filter=Q(bot=True, agent=False)),
+        bot_answered=Count("pk", filter=Q(bot=True)))
+    share = round(100 * data["bot_only"] / data["total"], 1) if data["total"] else None
+    return Table("Answered by the bot without an agent",
+                 ["conversations", "bot answered", "bot only (no agent)", "bot only %"],
+                 [[data["total"], data["bot_answered"], data["bot_only"], share]])
+
+
+def percentiles(queryset: QuerySet, expression, points=(0.5, 0.9)) -> tuple[int, list[dt.timedelta | None]]:
+    """Nearest-rank percentiles of a duration expression, computed in the database."""
+    ordered = (queryset.annotate(_d=ExpressionWrapper(expression, output_field=DurationField()))
+               .filter(_d__isnull=False).order_by("_d").values_list("_d", flat=True))
+    count = ordered.count()
+    if not count:
+        return 0, [None for _ in points]
+    return count, [ordered[max(math.ceil(p * count) - 1, 0)] for p in points]
+
+
+def _minutes(value: dt.timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / 60, 1)
+
+
+def response_times(period: Period) -> Table:
+    conversations = _conversations(period)
+    rows = []
+    for label, qs, expression in (
+        ("first response", conversations.filter(first_response_at__isnull=False),
+         F("first_response_at") - F("created_at")),
+        ("resolution", conversations.filter(status=Conversation.Status.RESOLVED, resolved_at__isnull=False),
+         F("resolved_at") - F("created_at")),
+    ):
+        count, (median, p90) = percentiles(qs, expression)
+        rows.append([label, count, _minutes(median), _minutes(p90)])
+    return Table("First response and resolution times (minutes)",
+                 ["metric", "conversations", "median minutes", "90th percentile minutes"], rows,
+                 note="Wall-clock time; business-hours time is not computed yet.")
+
+
+def satisfaction(period: Period) -> Table:
+    surveys = Survey.objects.filter(inbox_id__in=period.inbox_ids, created_at__gte=period.start,
+                                    created_at__lt=period.end)
+    summary = surveys.aggregate(
+        sent=Count("pk", filter=Q(status__in=[Survey.Status.SENT, Survey.Status.ANSWERED])),
+        answered=Count("pk", filter=Q(status=Survey.Status.ANSWERED)),
+        satisfied=Count("pk", filter=Q(status=Survey.Status.ANSWERED, rating__gte=4)),
+        average=Avg("rating", filter=Q(status=Survey.Status.ANSWERED)))
+    by_rating = dict(surveys.filter(status=Survey.Status.ANSWERED).values_list("rating").annotate(n=Count("pk")))
+    csat = round(100 * summary["satisfied"] / summary["answered"], 1) if summary["answered"] else None
+    average = round(summary["average"], 2) if summary["average"] is not None else None
+    note = (f"Surveys sent: {summary['sent']}, answered: {summary['answered']}, "
+            f"average: {average if average is not None else '—'}, CSAT (4-5 stars): "
+            f"{csat if csat is not None else '—'}%")
+    return Table("Satisfaction", ["rating", "answers"], [[n, by_rating.get(n, 0)] for n in range(1, 6)], note=note)
+
+
+def satisfaction_summary(period: Period) -> dict[str, Any]:
+    table = satisfaction(period)
+    answered = sum(row[1] for row in table.rows)
+    average = round(sum(row[0] * row[1] for row in table.rows) / answered, 2) if answered else None
+    return {"answered": answered, "average": average}
+
+
+def agent_load(period: Period) -> Table:
+    conversations = (_conversations(period).filter(assignee__isnull=False).values("assignee")
+                     .annotate(n=Count("pk"), resolved=Count("pk", filter=Q(status=Conversation.Status.RESOLVED))))
+    replies = dict(Message.objects.filter(inbox_id__in=period.inbox_ids, sender_kind=Message.SenderKind.AGENT,
+                                          is_private_note=False, author__isnull=False,
+                                          created_at__gte=period.start, created_at__lt=period.end)
+                   .values_list("author").annotate(n=Count("pk")))
+    ratings = dict(Survey.objects.filter(inbox_id__in=period.inbox_ids, status=Survey.Status.ANSWERED,
+                                         agent__isnull=False, created_at__gte=period.start, created_at__lt=period.end)
+                   .values_list("agent").annotate(a=Avg("rating")))
+    per_agent = {row["assignee"]: row for row in conversations}
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(pk__in=set(per_agent) | set(replies)).select_related("agent_profile")
+    rows = []
+    for user in sorted(users, key=lambda u: -(per_agent.get(u.pk, {}).get("n", 0))):
+        row = per_agent.get(user.pk, {})
+        rating = ratings.get(user.pk)
+        rows.append([agent_name(user), row.get("n", 0), row.get("resolved", 0), replies.get(user.pk, 0),
+                     round(rating, 2) if rating is not None else None])
+    return Table("Agents' load", ["agent", "conversations", "resolved", "replies", "average rating"], rows)
+
+
+def _order_count(**filters) -> Coalesce:
+    orders = (Order.objects.filter(contact=OuterRef("pk"), status__in=Order.COUNTED, **filters).order_by()
+              .values("contact").annotate(c=Count("pk")).values("c")[:1])
+    return Coalesce(Subquery(orders, output_field=IntegerField()), Value(0))
+
+
+def retention(period: Period) -> Table:
+    """Customers who ordered in the period, split by whether they talked to support in it.
+    Returning: they had ordered before the period. Repeat purchase: two or more orders so far."""
+    from inbox.models import Contact
+
+    talked = Conversation.objects.filter(contact=OuterRef("pk"), inbox_id__in=period.inbox_ids,
+                                         created_at__gte=period.start, created_at__lt=period.end)
+    data = (Contact.objects
+            .annotate(in_period=_order_count(ordered_at__gte=period.start, ordered_at__lt=period.end),
+                      before=_order_count(ordered_at__lt=period.start),
+                      so_far=_order_count(ordered_at__lt=period.end), talked=Exists(talked))
+            .filter(in_period__gte=1)
+            .aggregate(
+                with_support=Count("pk", filter=Q(talked=True)),
+                with_support_returning=Count("pk", filter=Q(talked=True, before__gte=1)),
+                with_support_repeat=Count("pk", filter=Q(talked=True, so_far__gte=2)),
+                without=Count("pk", filter=Q(talked=False)),
+                without_returning=Count("pk", filter=Q(talked=False, before__gte=1)),
+                without_repeat=Count("pk", filter=Q(talked=False, so_far__gte=2))))
+
+    def pct(part: int, whole: int) -> float | None:
+        return round(100 * part / whole, 1) if whole else None
+
+    rows = []
+    for label, key in (("talked to support", "with_support"), ("did not talk to support", "without")):
+        customers, returning, repeat = data[key], data[f"{key}_returning"], data[f"{key}_repeat"]
+        rows.append([label, customers, returning, pct(returning, customers), repeat, pct(repeat, customers)])
+    return Table("Returning customers and repeat purchases",
+                 ["group", "customers", "returning", "returning %", "repeat buyers", "repeat purchase %"], rows,
+                 note="Customers with an order in the period; returning = ordered before the period too; "
+                      "repeat = two or more orders up to the period's end. Cancelled and refunded orders do not count.")
+
+
+BUILDERS = {
+    "conversations": conversations_by_channel_day,
+    "bot_share": bot_share,
+    "response_times": response_times,
+    "satisfaction": satisfaction,
+    "agent_load": agent_load,
+    "retention": retention,
+}
+
+
+def build(name: str, period: Period) -> Table:
+    return BUILDERS[name](period)

@@ -1,0 +1,122 @@
+"""Satisfaction surveys: the resolution hook, signed e-mail links, and the customer's answers
+arriving as quick-reply payloads (``survey:<token>:<rating>``) or as a follow-up comment.
+
+Wiring (see docs/retention.md): ``ON_CONVERSATION_RESOLVED`` names ``on_conversation_resolved``;
+``inbox.services.receive_inbound`` calls ``handle_inbound(message)`` for each new customer
+message before the bot, and skips the bot when it returns True.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+
+from inbox.models import Conversation, Message
+
+from . import services
+from .models import Survey
+
+logger = logging.getLogger(__name__)
+
+_SALT = "retention.survey-link"
+
+
+def sign_token(survey: Survey) -> str:
+    return signing.Signer(salt=_SALT).sign(survey.token)
+
+
+def survey_for_signed_token(signed: str) -> Survey:
+    """The survey a link names; raises ``signing.BadSignature`` for a forged or altered link and
+    ``Survey.DoesNotExist`` for one whose survey is gone."""
+    token = signing.Signer(salt=_SALT).unsign(signed)
+    return Survey.objects.select_related("conversation", "inbox", "contact").get(token=token)
+
+
+def on_conversation_resolved(conversation_id: int) -> None:
+    """The ``ON_CONVERSATION_RESOLVED`` hook: schedule the survey, and send it now if it is due."""
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        return
+    survey = services.survey_schedule(conversation=conversation)
+    if survey is not None and survey.status == Survey.Status.SCHEDULED and survey.scheduled_for <= timezone.now():
+        services.survey_send(survey=survey)
+
+
+def send_due_surveys(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Send every scheduled survey whose time came; returns how many were sent."""
+    now = now or timezone.now()
+    sent = 0
+    for survey in Survey.objects.filter(status=Survey.Status.SCHEDULED, scheduled_for__lte=now).order_by(
+            "scheduled_for")[:limit]:
+        try:
+            if services.survey_send(survey=survey, now=now).status == Survey.Status.SENT:
+                sent += 1
+        except Exception:
+            logger.exception("survey %s could not be sent", survey.pk)
+    return sent
+
+
+def parse_payload(payload: str) -> tuple[str, int] | None:
+    """``survey:<token>:<n>`` → (token, n); None for anything else."""
+    if not payload.startswith(services.SURVEY_PAYLOAD_PREFIX):
+        return None
+    token, _, rating = payload[len(services.SURVEY_PAYLOAD_PREFIX):].rpartition(":")
+    if not token or not rating.isdigit():
+        return None
+    return token, int(rating)
+
+
+THANKS = {
+    "en": "Thank you! If you want to tell us more, just write it here (optional).",
+    "pt": "Obrigado! Se quiser contar mais, é só escrever aqui (opcional).",
+    "es": "¡Gracias! Si quieres contarnos más, escríbelo aquí (opcional).",
+}
+
+
+def handle_payload(message: Message) -> bool:
+    """Record a survey answer carried by a quick-reply payload. True when the message was a
+    survey answer (the bot should then leave it alone), even if it could not be recorded
+    (a payload naming another contact's survey, or a bad rating, is logged and ignored)."""
+    payload = (message.metadata or {}).get("quick_reply_payload", "")
+    if not payload.startswith(services.SURVEY_PAYLOAD_PREFIX):
+        return False
+    parsed = parse_payload(payload)
+    survey = Survey.objects.filter(token=parsed[0]).first() if parsed else None
+    if survey is None or survey.contact_id != message.conversation.contact_id:
+        logger.warning("ignored survey payload %r on message %s", payload, message.pk)
+        return True
+    try:
+        with transaction.atomic():
+            services.survey_answer(survey=survey, rating=parsed[1], source="quick_reply")
+    except services.RetentionError as exc:
+        logger.warning("survey payload %r not recorded: %s", payload, exc)
+        return True
+    services._send_quietly(message.conversation, THANKS[services.pick_language(survey.contact, THANKS)])
+    return True
+
+
+def handle_comment(message: Message) -> bool:
+    """The customer's next text after rating on a chat channel is the survey's comment."""
+    if message.direction != Message.Direction.INCOMING or not (message.text or "").strip():
+        return False
+    if (message.metadata or {}).get("quick_reply_payload"):
+        return False
+    survey = (Survey.objects.filter(contact_id=message.conversation.contact_id,
+                                    awaiting_comment_until__gt=message.created_at)
+              .order_by("-answered_at").first())
+    if survey is None:
+        return False
+    services.survey_add_comment(survey=survey, comment=message.text)
+    return True
+
+
+def handle_inbound(message: Message) -> bool:
+    """Everything the retention app does with a new customer message: a survey answer, an
+    opt-out word, or the comment after a rating. True when it consumed the message."""
+    if message.direction != Message.Direction.INCOMING:
+        return False
+    return handle_payload(message) or services.opt_out_from_message(message) or handle_comment(message)
