@@ -1,6 +1,81 @@
+"""The agents' websocket: live events for the inboxes an agent belongs to, typing and presence.
+
+Thin by design: permissions come from ``inbox.selectors``, every change from ``inbox.services``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
 from channels.generic.websocket import JsonWebsocketConsumer
+
+from . import events, selectors, services
+from .presenters import agent_name
+
+#: Close code for "log in first" (the page sends the agent to the login form).
+UNAUTHENTICATED = 4401
 
 
 class AgentConsumer(JsonWebsocketConsumer):
-    def connect(self):
-        self.close()
+    """Joins ``inbox-<id>`` for each inbox of the agent and ``agent-<user id>``; forwards each
+    ``inbox.event`` as ``{"event", "data"}``. Accepts ``{"action": "typing" | "presence" |
+    "heartbeat"}`` from the page."""
+
+    def connect(self) -> None:
+        self.user = self.scope.get("user")
+        self.joined: list[str] = []
+        # Accept first so the browser sees the 4401 code (a refused handshake has no code).
+        self.accept()
+        if self.user is None or not self.user.is_authenticated or not self.user.is_active:
+            self.close(code=UNAUTHENTICATED)
+            return
+        self.display_name = agent_name(self.user)
+        inbox_ids = list(selectors.inboxes_for(self.user).values_list("pk", flat=True))
+        self.joined = [events.inbox_group(pk) for pk in inbox_ids] + [events.agent_group(self.user.pk)]
+        for group in self.joined:
+            async_to_sync(self.channel_layer.group_add)(group, self.channel_name)
+        services.agent_connected(user=self.user, channel_name=self.channel_name)
+
+    def disconnect(self, code: int) -> None:
+        for group in getattr(self, "joined", []):
+            async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
+        user = getattr(self, "user", None)
+        if user is not None and user.is_authenticated:
+            services.agent_disconnected(user=user, channel_name=self.channel_name)
+
+    def receive_json(self, content: Any, **kwargs) -> None:
+        if not isinstance(content, dict) or not self.joined:
+            return
+        action = content.get("action")
+        if action == "typing":
+            self._typing(content)
+        elif action == "presence":
+            presence = content.get("presence")
+            if presence in ("online", "away"):
+                services.agent_heartbeat(user=self.user, channel_name=self.channel_name, presence=presence)
+        elif action == "heartbeat":
+            services.agent_heartbeat(user=self.user, channel_name=self.channel_name)
+        else:
+            self.send_json({"event": "error", "data": {"error": f"Unknown action {action!r}."}})
+
+    def _typing(self, content: dict) -> None:
+        try:
+            conversation_id = int(content.get("conversation_id"))
+        except (TypeError, ValueError):
+            return
+        conversation = selectors.conversations_for(self.user).filter(pk=conversation_id).first()
+        if conversation is None:
+            return  # not this agent's conversation: say nothing, broadcast nothing
+        services.typing(conversation=conversation, who="agent", is_typing=bool(content.get("typing")),
+                        name=self.display_name)
+
+    def inbox_event(self, message: dict) -> None:
+        data = message.get("data", {})
+        if message.get("event") == "typing" and data.get("who") == "agent" and (
+            data.get("user_id") == self.user.pk or (data.get("user_id") is None and data.get("name") == self.display_name)
+        ):
+            return  # this agent's own typing, from another of their tabs
+        self.send_json({"event": message.get("event"), "data": data})
+
+

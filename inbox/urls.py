@@ -1,3 +1,19 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from . import views
+
+app_name = "inbox"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("conversations/", views.home, name="conversations"),
+    path("conversations/<int:pk>/", views.conversation_detail, name="conversation"),
+    path("conversations/<int:pk>/row/", views.conversation_row, name="conversation-row"),
+    path("conversations/<int:pk>/reply/", views.conversation_reply, name="conversation-reply"),
+    path("conversations/<int:pk>/assign/", views.conversation_assign, name="conversation-assign"),
+    path("conversations/<int:pk>/status/", views.conversation_status, name="conversation-status"),
+    path("conversations/<int:pk>/labels/", views.conversation_labels, name="conversation-labels"),
+    path("conversations/<int:pk>/priority/", views.conversation_priority, name="conversation-priority"),
+    path("conversations/<int:pk>/read/", views.conversation_read, name="conversation-read"),
+    path("messages/<int:pk>/retry/", views.message_retry, name="message-retry"),
+    path("contacts/<int:pk>/merge/", views.contact_merge, name="contact-merge"),
+]

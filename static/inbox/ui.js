@@ -1,0 +1,317 @@
+// Page behaviour of the inbox: forms sent with fetch, the composer, and rendering of messages
+// that arrive live. User text is only ever set with textContent; HTML comes from the server's
+// auto-escaped templates (list rows, history fragments).
+
+export const STATUS_LABELS = {
+  bot: "Bot",
+  pending: "Waiting for an agent",
+  open: "Open",
+  snoozed: "Snoozed",
+  resolved: "Resolved",
+};
+const TICKS = { queued: "◷", sending: "◷", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "⚠" };
+
+export function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  if (match) return decodeURIComponent(match[1]);
+  const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+  return input ? input.value : "";
+}
+
+export async function postForm(url, body) {
+  const response = await fetch(url, {
+    method: "POST",
+    body,
+    credentials: "same-origin",
+    headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+  });
+  let data = {};
+  try {
+    data = await response.json();
+  } catch {
+    data = { ok: false, error: `The server answered ${response.status}.` };
+  }
+  return data;
+}
+
+export function toast(text, kind = "success") {
+  let box = document.querySelector(".flashes");
+  if (!box) {
+    box = document.createElement("div");
+    box.className = "flashes";
+    box.setAttribute("role", "status");
+    document.body.appendChild(box);
+  }
+  const item = document.createElement("div");
+  item.className = `flash flash-${kind}`;
+  item.textContent = text;
+  box.appendChild(item);
+  setTimeout(() => item.remove(), kind === "error" ? 8000 : 3000);
+}
+
+export function channelIcon(kind) {
+  const source = document.querySelector(`#channel-icons`);
+  const holder = source && source.content.querySelector(`[data-kind="${CSS.escape(kind || "webchat")}"]`);
+  return holder ? holder.firstElementChild.cloneNode(true) : document.createElement("span");
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = text;
+  return node;
+}
+
+function formatTime(iso) {
+  const date = new Date(iso);
+  return date.toLocaleString(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+
+export function contactName() {
+  const title = document.querySelector(".conv-title h1");
+  return title ? title.textContent : "Customer";
+}
+
+/** Build a message element from a ``message_payload`` (the same markup as _message.html). */
+export function renderMessage(p) {
+  if (p.sender_kind === "system") {
+    const node = el("div", `msg msg-system${p.is_private_note ? " msg-note" : ""}`);
+    node.id = `message-${p.id}`;
+    node.dataset.messageId = p.id;
+    node.dataset.conversationId = p.conversation_id;
+    node.append(el("span", "msg-system-text", p.text), " ");
+    const time = el("time", "reltime", new Date(p.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+    time.dateTime = p.created_at;
+    node.append(time);
+    return node;
+  }
+  const node = el("div", `msg msg-${p.direction} msg-${p.sender_kind}${p.is_private_note ? " msg-note" : ""}`);
+  node.id = `message-${p.id}`;
+  node.dataset.messageId = p.id;
+  node.dataset.conversationId = p.conversation_id;
+  node.dataset.delivery = p.delivery_state || "";
+  const bubble = el("div", "bubble");
+  const meta = el("div", "msg-meta");
+  meta.append(channelIcon(p.channel_kind));
+  let author = p.author_name || "Agent";
+  if (p.direction === "in") author = contactName();
+  else if (p.sender_kind === "bot") author = "Bot";
+  meta.append(el("span", "msg-author", author));
+  if (p.is_private_note) meta.append(el("span", "note-tag", "Private note"));
+  bubble.append(meta);
+  if (p.text) bubble.append(el("div", "msg-text", p.text));
+  if (p.metadata && p.metadata.unsupported) bubble.append(el("div", "msg-text muted", "(This message type cannot be shown here.)"));
+  for (const a of p.attachments || []) {
+    if (a.url && (a.kind === "image" || a.kind === "sticker")) {
+      const link = el("a", "att-image");
+      link.href = a.url;
+      link.target = "_blank";
+      link.rel = "noopener";
+      const img = document.createElement("img");
+      img.src = a.url;
+      img.alt = a.filename || "image";
+      img.loading = "lazy";
+      link.append(img);
+      bubble.append(link);
+    } else if (a.url) {
+      const link = el("a", "att-file", `📎 ${a.filename || "file"}`);
+      link.href = a.url;
+      bubble.append(link);
+    } else {
+      bubble.append(el("span", "att-file muted", `📎 ${a.filename || a.kind} — ${a.status}`));
+    }
+  }
+  const foot = el("div", "msg-foot");
+  const time = el("time", "", formatTime(p.created_at));
+  time.dateTime = p.created_at;
+  foot.append(time);
+  if (p.direction === "out" && !p.is_private_note && p.delivery_state) {
+    const ticks = el("span", `ticks tick-${p.delivery_state}`, TICKS[p.delivery_state] || "");
+    ticks.dataset.role = "ticks";
+    ticks.title = p.delivery_state;
+    foot.append(ticks);
+  }
+  bubble.append(foot);
+  if (p.delivery_state === "failed") {
+    const error = el("div", "msg-error");
+    error.dataset.role = "error";
+    error.append(el("span", "", `⚠ Not delivered: ${p.delivery_error || "unknown error"}`));
+    const form = el("form");
+    form.method = "post";
+    form.action = `/messages/${p.id}/retry/`;
+    form.dataset.action = "retry";
+    form.append(el("button", "btn btn-small", "Retry"));
+    error.append(form);
+    bubble.append(error);
+  }
+  node.append(bubble);
+  return node;
+}
+
+/** Apply a ``conversation_payload`` to the open conversation's header and sidebar. */
+export function applyConversation(data) {
+  const badge = document.getElementById("conv-status");
+  if (badge) {
+    badge.className = `badge status-${data.status}`;
+    badge.textContent = STATUS_LABELS[data.status] || data.status;
+  }
+  const assignee = document.getElementById("conv-assignee");
+  if (assignee) assignee.textContent = data.assignee_name || "Unassigned";
+  const resolved = data.status === "resolved";
+  const reopen = document.getElementById("reopen-button");
+  const resolve = document.getElementById("resolve-button");
+  if (reopen) reopen.hidden = !resolved;
+  if (resolve) resolve.hidden = resolved;
+  const expected = data.assignee_id ? String(data.assignee_id) : "none";
+  document.querySelectorAll("form[data-action=assign] input[name=expected]").forEach((input) => { input.value = expected; });
+  const select = document.getElementById("assign-agent");
+  if (select) select.value = data.assignee_id ? String(data.assignee_id) : "";
+  const me = document.getElementById("assign-me-form");
+  const root = document.getElementById("inbox");
+  if (me && root) me.hidden = String(data.assignee_id || "") === root.dataset.userId;
+}
+
+/** Append a message to the open history unless it is there already; replace it if it is. */
+export function upsertMessage(payload) {
+  const history = document.getElementById("history");
+  if (!history) return null;
+  const existing = document.getElementById(`message-${payload.id}`);
+  const node = renderMessage(payload);
+  if (existing) {
+    existing.replaceWith(node);
+    return node;
+  }
+  const nearBottom = history.scrollHeight - history.scrollTop - history.clientHeight < 120;
+  history.querySelector(".history-empty")?.remove();
+  history.append(node);
+  if (nearBottom || payload.author_name) history.scrollTop = history.scrollHeight;
+  return node;
+}
+
+export function scrollHistoryToEnd() {
+  const history = document.getElementById("history");
+  if (history) history.scrollTop = history.scrollHeight;
+}
+
+function setupComposer(onTyping) {
+  const form = document.getElementById("composer");
+  if (!form) return;
+  const text = document.getElementById("composer-text");
+  const files = document.getElementById("composer-files");
+  const names = document.getElementById("attach-names");
+  const isNote = () => form.querySelector("input[name=private]:checked")?.value === "1";
+  form.addEventListener("change", (event) => {
+    if (event.target.name === "private") {
+      form.classList.toggle("is-note", isNote());
+      text.placeholder = isNote()
+        ? "Write a private note: only agents see it"
+        : "Write a reply… (Enter to send, Shift+Enter for a new line)";
+      if (isNote()) onTyping(false);
+    }
+  });
+  files?.addEventListener("change", () => {
+    names.textContent = files.files.length ? Array.from(files.files, (f) => f.name).join(", ") : "Attach";
+  });
+  text.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  text.addEventListener("input", () => {
+    if (!isNote()) onTyping(text.value.length > 0);
+  });
+  const picker = document.getElementById("template-name");
+  picker?.addEventListener("change", () => {
+    const option = picker.selectedOptions[0];
+    document.getElementById("template-language").value = option?.dataset.language || "";
+    const count = Number(option?.dataset.params || 0);
+    document.querySelectorAll("#template-params input").forEach((input, index) => {
+      input.hidden = index >= count;
+      input.disabled = index >= count;
+    });
+  });
+}
+
+function afterAction(form, data) {
+  const action = form.dataset.action;
+  if (action === "reply") {
+    form.querySelector("textarea").value = "";
+    const files = form.querySelector("input[type=file]");
+    if (files) files.value = "";
+    const names = document.getElementById("attach-names");
+    if (names) names.textContent = "Attach";
+    if (data.data) upsertMessage(data.data);
+    scrollHistoryToEnd();
+    return;
+  }
+  if ((action === "assign" || action === "status") && data.data) applyConversation(data.data);
+  if (data.message) toast(data.message);
+}
+
+export function setupForms({ onTyping }) {
+  document.addEventListener("submit", async (event) => {
+    const form = event.target.closest("form[data-action]");
+    if (!form) return;
+    event.preventDefault();
+    const body = new FormData(form, event.submitter || undefined);
+    const button = event.submitter || form.querySelector("button[type=submit], button");
+    if (button) button.disabled = true;
+    const errorBox = form.querySelector(".composer-error");
+    if (errorBox) errorBox.textContent = "";
+    if (form.dataset.action === "reply") onTyping(false);
+    try {
+      const data = await postForm(form.action, body);
+      if (data.ok) afterAction(form, data);
+      else if (errorBox) errorBox.textContent = data.error;
+      else toast(data.error || "That did not work.", "error");
+    } catch (error) {
+      const message = "Could not reach the server; nothing was sent. Try again.";
+      if (errorBox) errorBox.textContent = message;
+      else toast(message, "error");
+    } finally {
+      if (button) button.disabled = false;
+    }
+  });
+  document.addEventListener("change", (event) => {
+    if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
+    if (event.target.id === "snooze-choice") {
+      event.target.form.classList.toggle("custom", event.target.value === "custom");
+    }
+  });
+  setupComposer(onTyping);
+}
+
+/** Relative times ("5 min") in the list, from each element's datetime attribute. */
+export function refreshRelativeTimes() {
+  const now = Date.now();
+  document.querySelectorAll(".conv-row time.reltime").forEach((node) => {
+    const seconds = Math.max(0, (now - new Date(node.dateTime).getTime()) / 1000);
+    let text;
+    if (seconds < 60) text = "now";
+    else if (seconds < 3600) text = `${Math.floor(seconds / 60)} min`;
+    else if (seconds < 86400) text = `${Math.floor(seconds / 3600)} h`;
+    else text = `${Math.floor(seconds / 86400)} d`;
+    node.textContent = text;
+  });
+}
+
+export async function loadOptionalParts(root) {
+  const extra = document.getElementById("contact-extra");
+  if (extra && extra.dataset.src) {
+    try {
+      const response = await fetch(extra.dataset.src, { credentials: "same-origin" });
+      // The retention panel is another app's server-rendered (auto-escaped) fragment.
+      if (response.status === 200) extra.innerHTML = await response.text();
+    } catch {
+      /* the panel is optional */
+    }
+  }
+  if (root.dataset.quickRepliesModule && document.getElementById("composer-text")) {
+    try {
+      await import(root.dataset.quickRepliesModule);
+    } catch {
+      /* the quick-reply picker is optional; a missing module must not break the page */
+    }
+  }
+}
