@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cv", action="store_true", help="cross-validation on train.csv only")
     p.add_argument("--latency", action="store_true", help="latency on synthetic answer sets")
     p.add_argument("--sizes", default="1000,10000,100000")
+    p.add_argument("--no-gc-freeze", action="store_true", help="latency without gc.freeze() after build")
     p.add_argument("--fit-calibration", action="store_true", help="refit the matcher's confidence constants")
     args = p.parse_args(argv)
     if not os.path.exists(args.train):
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.latency:
         sizes = tuple(int(s) for s in args.sizes.split(","))
         print(f"{'variants':>9} {'build_s':>8} {'p50_ms':>7} {'p99_ms':>7} {'max_rss_mb':>10}")
-        for row in evaluation.latency_benchmark(args.train, sizes):
+        for row in evaluation.latency_benchmark(args.train, sizes, freeze_gc=not args.no_gc_freeze):
             print(f"{row['variants']:>9} {row['build_s']:>8.3f} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['max_rss_mb']:>10.0f}")
         did = True
     if not did:

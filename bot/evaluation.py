@@ -12,6 +12,7 @@ category taken at several offsets, and the remaining train rows are the question
 from __future__ import annotations
 
 import csv
+import gc
 import dataclasses
 import math
 import random
@@ -304,7 +305,7 @@ def synthetic_entries(source_texts: Sequence[str], n_variants: int, per_answer: 
     return out
 
 
-def latency_benchmark(train: str | Path, sizes: Sequence[int] = (1000, 10000, 100000), n_questions: int = 500, seed: int = 11) -> list[dict[str, float]]:
+def latency_benchmark(train: str | Path, sizes: Sequence[int] = (1000, 10000, 100000), n_questions: int = 500, seed: int = 11, freeze_gc: bool = True) -> list[dict[str, float]]:
     """Build time and match latency (p50/p99 ms) per synthetic index size, one process/core."""
     texts = [t for t, _ in read_rows(train)]
     rng = random.Random(seed)
@@ -315,6 +316,11 @@ def latency_benchmark(train: str | Path, sizes: Sequence[int] = (1000, 10000, 10
         t0 = time.perf_counter()
         index = MatcherIndex.build(entries)
         build = time.perf_counter() - t0
+        # Long-lived servers should gc.freeze() after start-up; without it, gen-2 collections
+        # that walk every object in the process land on random requests (bench/README.md).
+        if freeze_gc:
+            gc.collect()
+            gc.freeze()
         for q in questions[:20]:  # warm-up
             index.match(q)
         lat = []
@@ -323,6 +329,8 @@ def latency_benchmark(train: str | Path, sizes: Sequence[int] = (1000, 10000, 10
             index.match(q)
             lat.append((time.perf_counter() - t0) * 1000)
         lat.sort()
+        if freeze_gc:
+            gc.unfreeze()
         rows.append({"variants": size, "build_s": build, "p50_ms": _pct(lat, 50), "p99_ms": _pct(lat, 99), "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
     return rows
 

@@ -1,0 +1,160 @@
+"""Normalization and matcher tests (pure Python, no database)."""
+
+import pickle
+
+from hypothesis import given, settings, strategies as st
+
+from bot.matcher import Candidate, Entry, MatcherIndex, confidence
+from bot.text import fold, normalize, stem
+
+ANSWERS = [
+    Entry(1, "Não recebi meu pedido", "pt"),
+    Entry(1, "Onde está minha encomenda?", "pt"),
+    Entry(1, "My order has not arrived yet", "en"),
+    Entry(1, "No he recibido mi pedido", "es"),
+    Entry(2, "Como faço para trocar minha senha?", "pt"),
+    Entry(2, "How do I reset my password", "en"),
+    Entry(2, "Olvidé mi contraseña", "es"),
+    Entry(3, "Quais são as formas de pagamento?", "pt"),
+    Entry(3, "Can I pay with a credit card?", "en"),
+    Entry(3, "¿Puedo pagar con tarjeta de crédito?", "es"),
+    Entry(4, "Qual o horário de atendimento da loja?", "pt"),
+    Entry(4, "What are your opening hours", "en"),
+]
+
+
+def index():
+    return MatcherIndex.build(ANSWERS)
+
+
+# --- normalization ---------------------------------------------------------------------------
+
+
+def test_fold_strips_accents_case_punctuation_and_emoji():
+    assert fold("Não RECEBI, meu pedido!!! 😡") == "nao recebi meu pedido"
+    assert fold("¿Dónde está?\x00\x1b[31m") == "donde esta 31m"
+
+
+def test_repeated_letters_collapse():
+    assert fold("olaaaaa") == "ola"
+    assert fold("pleeeease") == "please"
+    assert fold("1000") == "1000"  # digits are not letters
+
+
+def test_normalize_drops_stopwords_and_stems():
+    assert normalize("Não recebi meu pedido ainda") == normalize("nao recebi o pedido ainda")
+    assert normalize("cartões") == normalize("cartao")
+    assert normalize("tarjetas") == normalize("tarjeta")
+    assert stem("arriving") == stem("arrived") == stem("arrive")
+    assert stem("pedidos") == stem("pedido")
+    assert normalize("the my of") == ""
+
+
+def test_normalize_empty_and_emoji_only():
+    assert normalize("") == ""
+    assert normalize("🙂🙂🙂") == ""
+    assert normalize("   \n\t ") == ""
+
+
+def test_normalize_long_text_is_capped():
+    text = "pedido " * 20000
+    out = normalize(text)
+    assert out and len(out) <= 2000
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_normalize_idempotent_and_total(text):
+    once = normalize(text)
+    assert normalize(once) == once
+    assert fold(fold(text)) == fold(text)
+
+
+# --- matcher ---------------------------------------------------------------------------------
+
+
+def test_finds_delivery_answer_in_portuguese_without_accents():
+    top = index().match("nao recebi meu pedido ainda")[0]
+    assert top.answer_id == 1
+    assert top.confidence > 0.5
+
+
+def test_typos_and_other_languages():
+    idx = index()
+    assert idx.match("esqueci minha senhaa")[0].answer_id == 2
+    assert idx.match("how do i reest my pasword")[0].answer_id == 2
+    assert idx.match("puedo pagar con tarjeta")[0].answer_id == 3
+    assert idx.match("what time do you open")[0].answer_id == 4
+
+
+def test_ranking_one_candidate_per_answer_sorted():
+    cands = index().match("pedido nao chegou, posso pagar com cartao?", limit=5)
+    ids = [c.answer_id for c in cands]
+    assert len(ids) == len(set(ids))
+    assert [c.confidence for c in cands] == sorted((c.confidence for c in cands), reverse=True)
+    assert all(isinstance(c, Candidate) and c.matched_text for c in cands)
+    assert len(index().match("pedido", limit=2)) <= 2
+
+
+def test_empty_index_and_empty_question():
+    assert MatcherIndex.build([]).match("nao recebi meu pedido") == []
+    assert MatcherIndex.build([]).size == 0
+    assert index().match("") == []
+    assert index().match("😀😀") == []
+    assert index().match("pedido", limit=0) == []
+
+
+def test_off_topic_question_has_low_confidence():
+    idx = index()
+    for text in ["who won the football match last night", "qual a previsão do tempo amanhã"]:
+        cands = idx.match(text)
+        assert not cands or cands[0].confidence < 0.5
+
+
+def test_deleted_answer_disappears_after_rebuild():
+    idx = MatcherIndex.build([e for e in ANSWERS if e.answer_id != 1])
+    assert all(c.answer_id != 1 for c in idx.match("nao recebi meu pedido"))
+    assert idx.size == len(ANSWERS) - 4
+
+
+def test_size_counts_variants_and_index_pickles():
+    idx = index()
+    assert idx.size == len(ANSWERS)
+    clone = pickle.loads(pickle.dumps(idx))
+    assert clone.match("minha senha") == idx.match("minha senha")
+
+
+def test_confidence_is_monotonic_and_bounded():
+    assert 0 <= confidence(0.0, 0.0) < confidence(0.5, 0.1) < confidence(0.9, 0.5) <= 1
+    assert 0 <= confidence(1e9, 1e9) <= 1 and 0 <= confidence(-1e9, -1e9) <= 1
+
+
+_texts = st.one_of(
+    st.text(),
+    st.text(alphabet=st.characters(categories=["Cc", "Cs", "So", "Zs"]), max_size=50),
+    st.lists(st.sampled_from(["pedido", "senha", "tarjeta", "card", "🙂", "\x00", "ÁÉÍ", "olaaaa"]), max_size=12).map(" ".join),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_texts)
+def test_match_total_deterministic_and_bounded(text):
+    idx = index()
+    a = idx.match(text)
+    assert a == idx.match(text)
+    assert all(0.0 <= c.confidence <= 1.0 for c in a)
+    assert [c.confidence for c in a] == sorted((c.confidence for c in a), reverse=True)
+
+
+def test_match_100kb_text():
+    idx = index()
+    big = ("nao recebi meu pedido 🙂 \x07 " * 4000)[:100_000]
+    assert idx.match(big)[0].answer_id == 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.text(max_size=40)), max_size=20), st.text(max_size=40))
+def test_build_total_on_any_entries(rows, question):
+    idx = MatcherIndex.build(Entry(a, t) for a, t in rows)
+    cands = idx.match(question)
+    assert len({c.answer_id for c in cands}) == len(cands)
