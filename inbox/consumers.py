@@ -25,9 +25,9 @@ class AgentConsumer(JsonWebsocketConsumer):
     def connect(self) -> None:
         self.user = self.scope.get("user")
         self.joined: list[str] = []
-        # Accept first so the browser sees the 4401 code (a refused handshake has no code).
-        self.accept()
         if self.user is None or not self.user.is_authenticated or not self.user.is_active:
+            # Accept first so the browser sees the 4401 code (a refused handshake has none).
+            self.accept()
             self.close(code=UNAUTHENTICATED)
             return
         self.display_name = agent_name(self.user)
@@ -35,7 +35,10 @@ class AgentConsumer(JsonWebsocketConsumer):
         self.joined = [events.inbox_group(pk) for pk in inbox_ids] + [events.agent_group(self.user.pk)]
         for group in self.joined:
             async_to_sync(self.channel_layer.group_add)(group, self.channel_name)
+        # Presence and groups are in place before the accept, so a page that sees the socket
+        # open also receives every event from then on.
         services.agent_connected(user=self.user, channel_name=self.channel_name)
+        self.accept()
 
     def disconnect(self, code: int) -> None:
         for group in getattr(self, "joined", []):
