@@ -367,7 +367,7 @@ def receive_inbound(
 
 def _record_reaction(inbox: Inbox, inbound: InboundMessage) -> InboundResult:
     target = (
-        Message.objects.select_for_update()
+        Message.objects.select_for_update(of=("self",))
         .select_related("conversation__inbox", "inbox", "author")
         .filter(inbox=inbox, provider_message_id=inbound.reaction_to_provider_id)
         .first()
@@ -505,7 +505,7 @@ def assign(*, conversation: Conversation, agent, actor=None, expected_assignee_i
 @transaction.atomic
 def hand_off(*, conversation: Conversation, reason: str, detail: str = "") -> Conversation:
     """Move a conversation from the bot to the agents' queue, recording why."""
-    conversation = Conversation.objects.select_for_update().select_related("inbox", "contact").get(pk=conversation.pk)
+    conversation = Conversation.objects.select_for_update(of=("self",)).select_related("inbox", "contact").get(pk=conversation.pk)
     if conversation.status not in (Status.BOT, Status.RESOLVED, Status.SNOOZED):
         return conversation
     conversation.status = Status.OPEN if conversation.assignee_id else Status.PENDING
@@ -522,7 +522,7 @@ def hand_off(*, conversation: Conversation, reason: str, detail: str = "") -> Co
 
 @transaction.atomic
 def set_status(*, conversation: Conversation, status: str, actor=None, snoozed_until: dt.datetime | None = None) -> Conversation:
-    conversation = Conversation.objects.select_for_update().select_related("inbox", "contact", "assignee").get(pk=conversation.pk)
+    conversation = Conversation.objects.select_for_update(of=("self",)).select_related("inbox", "contact", "assignee").get(pk=conversation.pk)
     now = timezone.now()
     if status == Status.SNOOZED:
         if snoozed_until is None or snoozed_until <= now:
@@ -704,7 +704,7 @@ def send_reply(
     """
     if not text.strip() and not attachments and not template:
         raise ServiceError("A reply needs text, an attachment or a template.")
-    conversation = Conversation.objects.select_for_update().select_related("inbox", "contact", "assignee").get(pk=conversation.pk)
+    conversation = Conversation.objects.select_for_update(of=("self",)).select_related("inbox", "contact", "assignee").get(pk=conversation.pk)
     window = service_window(conversation)
     if window["applies"] and not window["open"] and not template and sender_kind == Message.SenderKind.AGENT:
         raise WindowClosed(
