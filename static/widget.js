@@ -95,8 +95,10 @@
 
   // --- DOM --------------------------------------------------------------------------------------
   var CSS = [
-    ":host{all:initial;position:fixed;z-index:2147483000;bottom:20px;right:20px;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:15px;line-height:1.4;color:#111827}",
-    ":host(.left){right:auto;left:20px}",
+    // The page's own !important rules on the host element (e.g. `* {font-family: x !important}`)
+    // would be inherited into the shadow tree; !important here wins over them for the host.
+    ":host{all:initial !important;position:fixed !important;z-index:2147483000 !important;bottom:20px !important;right:20px !important;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif !important;font-size:15px !important;line-height:1.4 !important;color:#111827 !important;letter-spacing:normal !important;text-align:left !important;display:block !important}",
+    ":host(.left){right:auto !important;left:20px !important}",
     "*,*::before,*::after{box-sizing:border-box;margin:0;padding:0;font:inherit;color:inherit;letter-spacing:normal;text-transform:none}",
     "button{cursor:pointer;border:0;background:none;border-radius:8px}",
     "button:focus-visible,textarea:focus-visible,input:focus-visible,a:focus-visible{outline:3px solid var(--c);outline-offset:2px}",
@@ -137,7 +139,7 @@
     ".preview{display:flex;align-items:center;gap:8px;padding:6px 10px;font-size:12px;border-top:1px solid #e5e7eb}",
     ".preview img{width:40px;height:40px;object-fit:cover;border-radius:6px}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}",
-    "@media (max-width:480px){:host{bottom:12px;right:12px}:host(.open){inset:0}.panel{position:fixed;inset:0;width:100vw;height:100vh;max-height:none;border-radius:0}:host(.open) .launcher{display:none}}"
+    "@media (max-width:480px){:host{bottom:12px !important;right:12px !important}:host(.open){top:0 !important;left:0 !important;bottom:0 !important;right:0 !important}.panel{position:fixed;inset:0;width:100vw;height:100vh;max-height:none;border-radius:0}:host(.open) .launcher{display:none}}"
   ].join("\n");
 
   function el(tag, attrs, children) {
