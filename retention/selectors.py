@@ -56,10 +56,10 @@ def customer_metrics(*, contact: Contact, now: dt.datetime | None = None) -> Cus
     now = now or timezone.now()
     orders = counted_orders(contact)
     overall = orders.aggregate(n=Count("pk"), first=Min("ordered_at"), last=Max("ordered_at"))
-    per_currency = (orders.values("currency").annotate(n=Count("pk"), total=Sum("total"), aov=Avg("total"))
+    per_currency = (orders.values("currency").annotate(n=Count("pk"), spent=Sum("total"), aov=Avg("total"))
                     .order_by("-n", "currency"))
     by_currency = [
-        CurrencyMetrics(row["currency"], row["n"], Decimal(row["total"]).quantize(Decimal("0.01")),
+        CurrencyMetrics(row["currency"], row["n"], Decimal(row["spent"]).quantize(Decimal("0.01")),
                         Decimal(row["aov"]).quantize(Decimal("0.01")))
         for row in per_currency
     ]
