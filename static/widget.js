@@ -103,7 +103,7 @@
     "button{cursor:pointer;border:0;background:none;border-radius:8px}",
     "button:focus-visible,textarea:focus-visible,input:focus-visible,a:focus-visible{outline:3px solid var(--c);outline-offset:2px}",
     ".launcher{width:60px;height:60px;border-radius:50%;background:var(--c);color:#fff;box-shadow:0 6px 20px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center;position:relative}",
-    ".launcher svg{width:28px;height:28px;fill:#fff}",
+    ".launcher svg{width:28px;height:28px;color:#fff}.icon svg{width:22px;height:22px}",
     ".badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:#dc2626;color:#fff;font-size:12px;font-weight:700;display:flex;align-items:center;justify-content:center}",
     ".badge[hidden],[hidden]{display:none !important}",
     ".panel{position:absolute;bottom:76px;right:0;width:370px;height:560px;max-height:calc(100vh - 110px);background:#fff;border-radius:16px;box-shadow:0 12px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden}",
@@ -154,6 +154,11 @@
     return node;
   }
 
+  var PATHS = {
+    bubble: "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z",
+    clip: "M21 11.5l-8.5 8.5a5 5 0 0 1-7-7L14 4.5a3.3 3.3 0 0 1 4.7 4.7L10.2 17.7a1.7 1.7 0 0 1-2.4-2.4L15.5 7.6",
+    send: "M3 20.5 21 12 3 3.5 3 10l12 2-12 2z"
+  };
   var host = el("div", { id: "support-widget-host" });
   var root = host.attachShadow({ mode: "open" });
   root.appendChild(el("style", { text: CSS }));
@@ -162,7 +167,7 @@
   ui.launcher = el("button", { class: "launcher", type: "button", "aria-label": t("open"), "aria-expanded": "false",
     "aria-controls": "sw-panel", onclick: function () { toggle(); } });
   // A speech bubble icon, built from static markup (no user data).
-  ui.launcher.appendChild(svgIcon());
+  ui.launcher.appendChild(svgIcon(PATHS.bubble));
   ui.launcher.appendChild(ui.badge);
   ui.title = el("h2", { id: "sw-title", text: "" });
   ui.subtitle = el("p", { text: "" });
@@ -175,9 +180,9 @@
   ui.preview = el("div", { class: "preview", hidden: "" });
   ui.text = el("textarea", { rows: "1", "aria-label": t("placeholder"), placeholder: t("placeholder") });
   ui.fileInput = el("input", { type: "file", accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf", hidden: "" });
-  ui.attach = el("button", { type: "button", class: "icon", "aria-label": t("attach"), title: t("attach"), text: "📎",
-    onclick: function () { ui.fileInput.click(); } });
-  ui.send = el("button", { type: "submit", class: "icon send", "aria-label": t("send"), text: "➤" });
+  ui.attach = el("button", { type: "button", class: "icon", "aria-label": t("attach"), title: t("attach"),
+    onclick: function () { ui.fileInput.click(); } }, [svgIcon(PATHS.clip, true)]);
+  ui.send = el("button", { type: "submit", class: "icon send", "aria-label": t("send") }, [svgIcon(PATHS.send)]);
   ui.composer = el("form", { class: "composer" }, [ui.attach, ui.fileInput, ui.text, ui.send]);
   ui.prechat = el("form", { class: "col", hidden: "" });
   ui.panel = el("div", { class: "panel", id: "sw-panel", role: "dialog", "aria-labelledby": "sw-title", hidden: "" }, [
@@ -187,13 +192,21 @@
   root.appendChild(ui.panel);
   root.appendChild(ui.launcher);
 
-  function svgIcon() {
+  function svgIcon(d, stroke) {
+    // Icons are drawn, not emoji: machines without an emoji font would show empty boxes.
     var ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
     svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("class", "svg");
     var path = document.createElementNS(ns, "path");
-    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z");
+    path.setAttribute("d", d);
+    if (stroke) {
+      path.setAttribute("fill", "none"); path.setAttribute("stroke", "currentColor");
+      path.setAttribute("stroke-width", "2"); path.setAttribute("stroke-linecap", "round");
+    } else {
+      path.setAttribute("fill", "currentColor");
+    }
     svg.appendChild(path);
     return svg;
   }
