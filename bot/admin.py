@@ -1,0 +1,121 @@
+"""Admin for the FAQ bot. Answer edits (with their inline variants) bump the answer-set
+version in the admin's own transaction, so every process's index follows the edit."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.utils.html import format_html
+
+from . import services
+from .import_export import export_csv, export_json
+from .models import BotDecisionLog, BotSettings, CannedAnswer, QuestionVariant, UnansweredQuestion
+
+
+class QuestionVariantInline(admin.TabularInline):
+    model = QuestionVariant
+    extra = 3
+    fields = ("text", "locale")
+
+
+class HelpfulFilter(admin.SimpleListFilter):
+    title = "helpful rate"
+    parameter_name = "helpful"
+
+    def lookups(self, request, model_admin):
+        return [("low", "Below 50%"), ("none", "No feedback yet")]
+
+    def queryset(self, request, queryset):
+        from django.db.models import F
+
+        if self.value() == "low":
+            return queryset.filter(not_helpful_count__gt=F("helpful_count"))
+        if self.value() == "none":
+            return queryset.filter(helpful_count=0, not_helpful_count=0)
+        return queryset
+
+
+@admin.register(CannedAnswer)
+class CannedAnswerAdmin(admin.ModelAdmin):
+    list_display = ("title", "locale", "active", "variant_count", "usage_count", "helpful_rate_display", "updated_at")
+    list_filter = ("locale", "active", "inboxes", HelpfulFilter)
+    search_fields = ("title", "text", "tags", "variants__text")
+    filter_horizontal = ("inboxes",)
+    readonly_fields = ("usage_count", "helpful_count", "not_helpful_count", "created_at", "updated_at")
+    inlines = [QuestionVariantInline]
+    actions = ["export_as_csv", "export_as_json", "deactivate"]
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(_variants=Count("variants", distinct=True))
+
+    @admin.display(description="variants", ordering="_variants")
+    def variant_count(self, obj):
+        return obj._variants
+
+    @admin.display(description="helpful")
+    def helpful_rate_display(self, obj):
+        rate = obj.helpful_rate
+        if rate is None:
+            return "—"
+        return format_html("{}% <small>({}/{})</small>", round(rate * 100), obj.helpful_count,
+                           obj.helpful_count + obj.not_helpful_count)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.bump_answer_version()
+
+    def delete_model(self, request, obj):
+        services.answer_delete(answer=obj)
+
+    def delete_queryset(self, request, queryset):
+        queryset.delete()
+        services.bump_answer_version()
+
+    @admin.action(description="Export selected answers as CSV")
+    def export_as_csv(self, request, queryset):
+        response = HttpResponse(export_csv(queryset), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="canned-answers.csv"'
+        return response
+
+    @admin.action(description="Export selected answers as JSON")
+    def export_as_json(self, request, queryset):
+        response = HttpResponse(export_json(queryset), content_type="application/json; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="canned-answers.json"'
+        return response
+
+    @admin.action(description="Deactivate selected answers")
+    def deactivate(self, request, queryset):
+        for answer in queryset:
+            services.answer_update(answer=answer, active=False)
+        self.message_user(request, f"Deactivated {queryset.count()} answer(s).", messages.SUCCESS)
+
+
+@admin.register(BotSettings)
+class BotSettingsAdmin(admin.ModelAdmin):
+    list_display = ("inbox", "enabled", "answer_threshold", "suggest_threshold", "margin", "max_misses", "email_mode")
+    list_filter = ("enabled",)
+
+
+@admin.register(BotDecisionLog)
+class BotDecisionLogAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "conversation", "action", "reason", "answer", "language", "helpful", "question")
+    list_filter = ("action", "reason", "language", "helpful")
+    search_fields = ("question",)
+    date_hierarchy = "created_at"
+    list_select_related = ("answer", "conversation__contact")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(UnansweredQuestion)
+class UnansweredQuestionAdmin(admin.ModelAdmin):
+    list_display = ("example", "count", "last_reason", "last_seen", "resolved", "answer")
+    list_filter = ("resolved", "last_reason", "language")
+    search_fields = ("example", "key")
+    readonly_fields = ("key", "first_seen", "last_seen")

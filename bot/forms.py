@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from django import forms
+
+from inbox.models import Inbox
+
+from .models import LOCALES, CannedAnswer
+
+
+class AnswerForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Answer",
+                           help_text="Variables: {{contact.first_name}}, {{contact.name}}, {{agent.name}}, "
+                                     "{{inbox.name}}.")
+    locale = forms.ChoiceField(choices=LOCALES, initial="pt", label="Language")
+    tags = forms.CharField(max_length=255, required=False, help_text="Comma-separated.")
+    variants = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False,
+                               help_text="How customers ask it: one question per line.")
+    inboxes = forms.ModelMultipleChoiceField(queryset=Inbox.objects.all(), required=False,
+                                             help_text="None selected means every inbox.")
+    unanswered = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def variant_list(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data.get("variants", "").splitlines() if line.strip()]
+
+    def unanswered_ids(self) -> list[int]:
+        return [int(part) for part in self.cleaned_data.get("unanswered", "").split(",") if part.strip().isdigit()]
+
+
+class AddVariantForm(forms.Form):
+    answer = forms.ModelChoiceField(queryset=CannedAnswer.objects.all(), empty_label="Add as variant of…")
+    ids = forms.CharField(widget=forms.HiddenInput)
+
+    def id_list(self) -> list[int]:
+        return [int(part) for part in self.cleaned_data["ids"].split(",") if part.strip().isdigit()]
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="A .csv (title, answer, locale, tags, variants separated by |) or .json file.")
