@@ -285,7 +285,6 @@
             text: "📄 " + (a.filename || t("file")) }));
         }
       });
-      if (incoming) node.appendChild(el("div", { class: "meta", text: m.delivery_state === "read" ? t("seen") : "" }));
       if (!incoming && m.sender_kind === "agent") {
         var who = el("div", { class: "who" });
         var avatar = m.author_avatar_url || (state.config && state.config.avatar_url) || "";
@@ -305,14 +304,7 @@
     if (!m || typeof m.id !== "number") return;
     var existing = state.messages[m.id];
     state.messages[m.id] = m;
-    if (existing) {
-      var old = ui.log.querySelector('[data-id="' + m.id + '"]');
-      if (old && old.classList.contains("msg") && m.direction === "in") {
-        var meta = old.querySelector(".meta");
-        if (meta) meta.textContent = m.delivery_state === "read" ? t("seen") : "";
-      }
-      return;
-    }
+    if (existing) return; // updates (delivery states) change nothing the visitor sees
     var rendered = renderMessage(m);
     // Keep the log in id order, whatever order history and live events arrive in.
     var after = null;
