@@ -82,7 +82,8 @@ def bot_share(period: Period) -> Table:
     """Conversations the bot answered with no agent reply at all."""
     agent_reply = Message.objects.filter(conversation=OuterRef("pk"), sender_kind=Message.SenderKind.AGENT,
                                          is_private_note=False)
-    bot_reply = Message.objects.filter(conversation=OuterRef("pk"), sender_kind=Message.SenderKind.BOT)
+    bot_reply = (Message.objects.filter(conversation=OuterRef("pk"), sender_kind=Message.SenderKind.BOT)
+                 .exclude(metadata__has_key="retention"))  # surveys and follow-ups are not answers
     data = _conversations(period).annotate(agent=Exists(agent_reply), bot=Exists(bot_reply)).aggregate(
         total=Count("pk"), bot_only=Count("pk", filter=Q(bot=True, agent=False)),
         bot_answered=Count("pk", filter=Q(bot=True)))

@@ -142,8 +142,8 @@ def _send_quietly(conversation: Conversation, text: str) -> Message | None:
     window); failures are logged, never raised at the customer's message."""
     try:
         with transaction.atomic():
-            return inbox_services.send_reply(conversation=conversation, text=text,
-                                             sender_kind=Message.SenderKind.BOT, automated=True)
+            return inbox_services.send_reply(conversation=conversation, text=text, sender_kind=Message.SenderKind.BOT,
+                                             automated=True, metadata={"retention": "confirmation"})
     except inbox_services.ServiceError:
         logger.warning("could not confirm to conversation %s", conversation.pk, exc_info=True)
         return None
@@ -155,7 +155,8 @@ def _send_quietly(conversation: Conversation, text: str) -> Message | None:
 def _deliver(conversation: Conversation, *, text: str, quick_replies=(), template: dict | None = None,
              metadata: dict | None = None, now: dt.datetime) -> tuple[Message | None, str]:
     """Send an automatic message, honouring the channel's window: (message, "") or
-    (None, why it was not sent)."""
+    (None, why it was not sent). ``metadata["retention"]`` marks it, so reports can tell the
+    bot's answers from surveys and follow-ups (both are sent as the bot)."""
     window = inbox_services.service_window(conversation, now=now)
     use_template = None
     if window["applies"] and not window["open"]:
@@ -167,7 +168,7 @@ def _deliver(conversation: Conversation, *, text: str, quick_replies=(), templat
     message = inbox_services.send_reply(
         conversation=conversation, text=text if use_template is None else (text or use_template["name"]),
         sender_kind=Message.SenderKind.BOT, quick_replies=[] if use_template else list(quick_replies),
-        template=use_template, automated=True, metadata=metadata or {},
+        template=use_template, automated=True, metadata={"retention": "automatic", **(metadata or {})},
     )
     return message, ""
 
