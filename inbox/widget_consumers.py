@@ -23,7 +23,7 @@ from channels_adapters.webchat import inbound_from_widget
 
 from . import events, services, widget_auth
 from .models import ChannelKind, Inbox
-from .presenters import message_payload
+from .presenters import agent_name, message_payload
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class WidgetConsumer(JsonWebsocketConsumer):
         return {
             "conversation_id": conversation.pk if conversation else None,
             "status": conversation.status if conversation else None,
-            "assignee_name": services._display(conversation.assignee) if conversation and conversation.assignee_id else "",
+            "assignee_name": agent_name(conversation.assignee) if conversation and conversation.assignee_id else "",
         }
 
     # --- from the visitor ---------------------------------------------------------------------
