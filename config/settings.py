@@ -211,6 +211,9 @@ CHANNEL_ADAPTERS: dict[str, str] = {}
 META_GRAPH_API_BASE = os.environ.get("META_GRAPH_API_BASE", "https://graph.facebook.com/v21.0")
 #: Secret for signing widget visitor tokens; defaults to SECRET_KEY.
 WIDGET_TOKEN_MAX_AGE = int(os.environ.get("WIDGET_TOKEN_MAX_AGE", str(60 * 60 * 24 * 180)))
+WIDGET_MAX_UPLOAD_BYTES = int(os.environ.get("WIDGET_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))
+#: Seconds before an unseen web-chat reply is copied by e-mail to a visitor who left an address.
+WEBCHAT_EMAIL_COPY_DELAY = int(os.environ.get("WEBCHAT_EMAIL_COPY_DELAY", "120"))
 OUTBOUND_MAX_ATTEMPTS = int(os.environ.get("OUTBOUND_MAX_ATTEMPTS", "6"))
 OUTBOUND_RETRY_BASE_SECONDS = float(os.environ.get("OUTBOUND_RETRY_BASE_SECONDS", "5"))
 MAIL_POLL_SECONDS = int(os.environ.get("MAIL_POLL_SECONDS", "60"))

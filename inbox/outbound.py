@@ -121,4 +121,48 @@ def deliver(message_id: int, *, now: dt.datetime | None = None) -> str:
         deliver_message.schedule(args=(message_id,), eta=retry_at)
         return "retry"
     services.record_send_success(message=message, provider_message_id=result.provider_message_id)
+    if message.inbox.channel_kind == ChannelKind.WEBCHAT and message.sender_kind == Message.SenderKind.AGENT:
+        from .tasks import email_copy_if_unseen
+
+        email_copy_if_unseen.schedule(args=(message_id,), delay=settings.WEBCHAT_EMAIL_COPY_DELAY)
+    return "sent"
+
+
+def email_inbox_for(inbox) -> "Inbox | None":
+    """The mailbox that sends copies of a web chat's replies: the one named in the widget
+    settings (``email_inbox_id``), else the first enabled e-mail inbox that can send."""
+    from .models import Inbox
+
+    candidates = Inbox.objects.filter(channel_kind=ChannelKind.EMAIL, enabled=True).order_by("pk")
+    preferred = inbox.widget_settings.get("email_inbox_id")
+    if preferred:
+        candidates = candidates.filter(pk=preferred)
+    return next((c for c in candidates if c.channel_config.get("smtp_host")), None)
+
+
+def email_copy(message_id: int) -> str:
+    """A web-chat visitor who left an e-mail address and has not seen an agent's reply gets it
+    by e-mail too (the widget is closed, the customer has gone)."""
+    message = Message.objects.select_related("conversation__contact", "conversation__inbox", "inbox", "author").get(pk=message_id)
+    contact = message.conversation.contact
+    if message.delivery_state == Message.Delivery.READ or message.metadata.get("email_copy"):
+        return "seen"
+    if not contact.email:
+        return "no address"
+    mailbox = email_inbox_for(message.inbox)
+    if mailbox is None:
+        return "no mailbox"
+    outbound = OutboundMessage(
+        recipient_address=contact.email, text=message.text,
+        sender_name=agent_name(message.author) if message.author_id else "",
+        local_id=f"webchat-copy-{message.pk}",
+        metadata={"subject": f"Your conversation with {message.inbox.name}"},
+    )
+    try:
+        result = get_adapter(mailbox).send(outbound)
+    except SendError as exc:
+        services.message_record_email_copy(message=message, address=contact.email, error=str(exc))
+        return "failed"
+    services.message_record_email_copy(message=message, address=contact.email,
+                                       provider_message_id=result.provider_message_id)
     return "sent"

@@ -19,6 +19,11 @@ def agent_name(user) -> str:
     return (profile.display_name if profile and profile.display_name else "") or user.get_full_name() or user.get_username()
 
 
+def _avatar(user) -> str:
+    profile = getattr(user, "agent_profile", None)
+    return profile.avatar_url if profile else ""
+
+
 def attachment_payload(attachment: Attachment, *, for_customer: bool = False) -> dict[str, Any]:
     """Files are served by permission-checked views, never from a public media folder."""
     if not attachment.file:
@@ -48,6 +53,7 @@ def message_payload(message: Message, *, for_customer: bool = False) -> dict[str
         "direction": message.direction,
         "sender_kind": message.sender_kind,
         "author_name": agent_name(message.author) if message.author_id else "",
+        "author_avatar_url": _avatar(message.author) if message.author_id else "",
         "text": message.text,
         "created_at": message.created_at.isoformat(),
         "attachments": [attachment_payload(a, for_customer=for_customer) for a in message.attachments.all()],

@@ -909,3 +909,15 @@ def inbox_record_channel_state(*, inbox: Inbox, state: dict[str, Any] | None = N
     if fields:
         inbox.save(update_fields=fields)
     return inbox
+
+
+@transaction.atomic
+def message_record_email_copy(*, message: Message, address: str, provider_message_id: str = "", error: str = "") -> Message:
+    """Note on a web-chat reply that a copy went (or failed to go) to the customer by e-mail."""
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    message.metadata = {**message.metadata, "email_copy": {
+        "to": address, "message_id": provider_message_id, "error": error, "at": timezone.now().isoformat()}}
+    message.save(update_fields=["metadata"])
+    message = Message.objects.select_related("conversation", "inbox", "author").get(pk=message.pk)
+    _broadcast_message(message, event="message.updated")
+    return message

@@ -177,3 +177,10 @@ def fetch_contact_profile(inbox_id: int, contact_id: int, address: str) -> None:
         fields["avatar_url"] = profile["profile_pic"][:200]
     if fields["name"]:
         services.contact_update(contact=contact, **fields)
+
+
+@db_task()
+def email_copy_if_unseen(message_id: int) -> str:
+    from .outbound import email_copy
+
+    return email_copy(message_id)
