@@ -3,9 +3,8 @@
 Each report takes a ``Period`` (dates, the inboxes the viewer may see) and returns a ``Table``
 (columns and rows), which the page draws as a chart and exports as CSV unchanged.
 
-Percentiles are computed in the database too, portably: count the rows, then fetch the single
-row at the nearest-rank position of the ordered durations (``ORDER BY ... OFFSET k LIMIT 1``), so
-only one value per percentile leaves the database, on SQLite and PostgreSQL alike.
+Percentiles (median, 90th) use the nearest rank. On PostgreSQL they are computed in the database;
+on SQLite from a ``values_list`` of timestamps in Python (see ``percentiles`` for why).
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from django.db.models import (
     Avg, Count, DurationField, Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value,
 )
 from django.db.models.functions import Coalesce, TruncDate
+from django.db import connection
 from django.utils import timezone
 
 from inbox.models import Conversation, Message
@@ -93,14 +93,26 @@ def bot_share(period: Period) -> Table:
                  [[data["total"], data["bot_answered"], data["bot_only"], share]])
 
 
-def percentiles(queryset: QuerySet, expression, points=(0.5, 0.9)) -> tuple[int, list[dt.timedelta | None]]:
-    """Nearest-rank percentiles of a duration expression, computed in the database."""
-    ordered = (queryset.annotate(_d=ExpressionWrapper(expression, output_field=DurationField()))
-               .filter(_d__isnull=False).order_by("_d").values_list("_d", flat=True))
-    count = ordered.count()
-    if not count:
+def percentiles(queryset: QuerySet, start_field: str, end_field: str,
+                points=(0.5, 0.9)) -> tuple[int, list[dt.timedelta | None]]:
+    """Nearest-rank percentiles of ``end_field - start_field``.
+
+    PostgreSQL: in the database (count, then ``ORDER BY duration OFFSET k LIMIT 1`` per point).
+    SQLite has no native interval arithmetic (Django computes each difference in a Python
+    function, which made a year of data take seconds), so there the two timestamps are read
+    with ``values_list`` and sorted in Python: one pass, a few hundred ms for 40k rows."""
+    if connection.vendor == "postgresql":
+        ordered = (queryset.annotate(_d=ExpressionWrapper(F(end_field) - F(start_field), output_field=DurationField()))
+                   .filter(_d__isnull=False).order_by("_d").values_list("_d", flat=True))
+        count = ordered.count()
+        if not count:
+            return 0, [None for _ in points]
+        return count, [ordered[max(math.ceil(p * count) - 1, 0)] for p in points]
+    durations = sorted(end - start for start, end in queryset.filter(
+        **{f"{start_field}__isnull": False, f"{end_field}__isnull": False}).values_list(start_field, end_field))
+    if not durations:
         return 0, [None for _ in points]
-    return count, [ordered[max(math.ceil(p * count) - 1, 0)] for p in points]
+    return len(durations), [durations[max(math.ceil(p * len(durations)) - 1, 0)] for p in points]
 
 
 def _minutes(value: dt.timedelta | None) -> float | None:
@@ -111,12 +123,10 @@ def response_times(period: Period) -> Table:
     conversations = _conversations(period)
     rows = []
     for label, qs, expression in (
-        ("first response", conversations.filter(first_response_at__isnull=False),
-         F("first_response_at") - F("created_at")),
-        ("resolution", conversations.filter(status=Conversation.Status.RESOLVED, resolved_at__isnull=False),
-         F("resolved_at") - F("created_at")),
+        ("first response", conversations, "first_response_at"),
+        ("resolution", conversations.filter(status=Conversation.Status.RESOLVED), "resolved_at"),
     ):
-        count, (median, p90) = percentiles(qs, expression)
+        count, (median, p90) = percentiles(qs, "created_at", expression)
         rows.append([label, count, _minutes(median), _minutes(p90)])
     return Table("First response and resolution times (minutes)",
                  ["metric", "conversations", "median minutes", "90th percentile minutes"], rows,
@@ -138,13 +148,6 @@ def satisfaction(period: Period) -> Table:
             f"average: {average if average is not None else '—'}, CSAT (4-5 stars): "
             f"{csat if csat is not None else '—'}%")
     return Table("Satisfaction", ["rating", "answers"], [[n, by_rating.get(n, 0)] for n in range(1, 6)], note=note)
-
-
-def satisfaction_summary(period: Period) -> dict[str, Any]:
-    table = satisfaction(period)
-    answered = sum(row[1] for row in table.rows)
-    average = round(sum(row[0] * row[1] for row in table.rows) / answered, 2) if answered else None
-    return {"answered": answered, "average": average}
 
 
 def agent_load(period: Period) -> Table:

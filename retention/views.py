@@ -136,6 +136,10 @@ def _stacked_columns(table: reports.Table, days: list[dt.date], width: int = 640
             "legend_y": height + 10}
 
 
+def _short_group(label: str) -> str:
+    return "no support" if label.startswith("did not") else "support"
+
+
 @login_required
 @require_GET
 def reports_page(request):
@@ -152,8 +156,9 @@ def reports_page(request):
                                  + [(f"{r[0]} p90", r[3]) for r in response_rows], unit=" min", color="#7c3aed"),
         "satisfaction": _hbars([("★" * r[0], r[1]) for r in reversed(tables["satisfaction"].rows)], color="#f59e0b"),
         "agent_load": _hbars([(r[0], r[1]) for r in tables["agent_load"].rows], color="#2563eb"),
-        "retention": _hbars([(f"{r[0][:18]}: returning", r[3]) for r in retention_rows]
-                            + [(f"{r[0][:18]}: repeat", r[5]) for r in retention_rows], unit="%", color="#16a34a"),
+        "retention": _hbars([(f"{_short_group(r[0])}: returning", r[3]) for r in retention_rows]
+                            + [(f"{_short_group(r[0])}: repeat", r[5]) for r in retention_rows], unit="%",
+                            color="#16a34a"),
     }
     sections = [{"name": name, "table": tables[name], "chart": charts[name]} for name in reports.REPORTS]
     query = "&".join(f"{k}={v}" for k, v in params.items() if v)
