@@ -114,11 +114,11 @@ export function renderMessage(p) {
       link.append(img);
       bubble.append(link);
     } else if (a.url) {
-      const link = el("a", "att-file", `📎 ${a.filename || "file"}`);
+      const link = el("a", "att-file", a.filename || "file");
       link.href = a.url;
       bubble.append(link);
     } else {
-      bubble.append(el("span", "att-file muted", `📎 ${a.filename || a.kind} — ${a.status}`));
+      bubble.append(el("span", "att-file muted", `${a.filename || a.kind} — ${a.status}`));
     }
   }
   const foot = el("div", "msg-foot");
@@ -261,7 +261,7 @@ export function setupForms({ onTyping }) {
     if (errorBox) errorBox.textContent = "";
     if (form.dataset.action === "reply") onTyping(false);
     try {
-      const data = await postForm(form.action, body);
+      const data = await postForm(form.getAttribute("action"), body);
       if (data.ok) afterAction(form, data);
       else if (errorBox) errorBox.textContent = data.error;
       else toast(data.error || "That did not work.", "error");
