@@ -13,8 +13,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
+
+if "retention" not in django_settings.INSTALLED_APPS:
+    pytest.skip("the retention app is not installed: run with DJANGO_SETTINGS_MODULE=tests.retention.settings",
+                allow_module_level=True)
+
 from django.contrib.auth import get_user_model
-from django.utils import timezone
+from django.utils import timezone  # noqa: E402
 from playwright.sync_api import expect
 
 from channels_adapters.base import InboundMessage
