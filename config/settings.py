@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served locally (no CDN)
     "huey.contrib.djhuey",
     "inbox",
     "bot",
@@ -203,6 +204,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Contacts, conversations and messages of the omnichannel support inbox.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- channels ---------------------------------------------------------------------------------

@@ -71,12 +71,12 @@ class AgentConsumer(JsonWebsocketConsumer):
         if conversation is None:
             return  # not this agent's conversation: say nothing, broadcast nothing
         services.typing(conversation=conversation, who="agent", is_typing=bool(content.get("typing")),
-                        name=self.display_name)
+                        name=self.display_name, user_id=self.user.pk)
 
     def inbox_event(self, message: dict) -> None:
         data = message.get("data", {})
         if message.get("event") == "typing" and data.get("who") == "agent" and (
-            data.get("user_id") == self.user.pk or (data.get("user_id") is None and data.get("name") == self.display_name)
+            data.get("user_id") == self.user.pk
         ):
             return  # this agent's own typing, from another of their tabs
         self.send_json({"event": message.get("event"), "data": data})

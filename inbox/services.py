@@ -616,9 +616,11 @@ def mark_read(*, conversation: Conversation, user) -> None:
         transaction.on_commit(lambda: send_channel_action(conversation.pk, "mark_seen"))
 
 
-def typing(*, conversation: Conversation, who: str, is_typing: bool, name: str = "") -> None:
-    """Typing indicators are not stored; they are only broadcast. ``who`` is agent or contact."""
-    payload = {"conversation_id": conversation.pk, "who": who, "name": name, "typing": bool(is_typing)}
+def typing(*, conversation: Conversation, who: str, is_typing: bool, name: str = "", user_id: int | None = None) -> None:
+    """Typing indicators are not stored; they are only broadcast. ``who`` is agent or contact;
+    ``user_id`` lets an agent's own tabs ignore their own typing."""
+    payload = {"conversation_id": conversation.pk, "who": who, "name": name, "typing": bool(is_typing),
+               "user_id": user_id}
     if who == "agent":
         events.send_event([events.conversation_group(conversation.pk), events.inbox_group(conversation.inbox_id)],
                           "typing", payload)
