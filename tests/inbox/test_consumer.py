@@ -80,7 +80,8 @@ def test_typing_is_forwarded_to_colleagues_not_echoed(inbox_a, inbox_b, agent):
         await ana.send_json_to({"action": "typing", "conversation_id": foreign.pk, "typing": True})
         await ana.send_json_to({"action": "typing", "conversation_id": conversation.pk, "typing": True})
         event = await receive_event(carla, "typing")
-        assert event["data"] == {"conversation_id": conversation.pk, "who": "agent", "name": "Ana", "typing": True}
+        assert event["data"] == {"conversation_id": conversation.pk, "who": "agent", "name": "Ana", "typing": True,
+                                 "user_id": agent.pk}
         # Ana's own typing is not echoed: her next event is Carla's typing.
         await carla.send_json_to({"action": "typing", "conversation_id": conversation.pk, "typing": False})
         event = await receive_event(ana, "typing")
