@@ -19,6 +19,9 @@ from .services import current_answer_version
 
 _lock = threading.Lock()
 _cache: dict[int | str, tuple[tuple[int, str], MatcherIndex]] = {}
+# Indexes of the current version by answer ids: inboxes offering the same answers (the usual
+# case: answers without inboxes) share one index instead of each building its own.
+_shared: dict[tuple[tuple[int, str], tuple[int, ...]], MatcherIndex] = {}
 #: How many indexes this process built; tests read it to see a rebuild happen.
 builds = 0
 
@@ -60,8 +63,15 @@ def get_index(inbox=None) -> MatcherIndex:
         cached = _cache.get(key)
         if cached is not None and cached[0] == version:
             return cached[1]
-        index = MatcherIndex.build(entries_for(inbox))
-        builds += 1
+        entries = entries_for(inbox)
+        shared_key = (version, tuple(sorted({e.answer_id for e in entries})))
+        index = _shared.get(shared_key)
+        if index is None:
+            index = MatcherIndex.build(entries)
+            builds += 1
+            for stale in [k for k in _shared if k[0] != version]:
+                del _shared[stale]
+            _shared[shared_key] = index
         # Built from rows read after the version: an edit committed in between bumps the
         # version again, so at worst the next lookup rebuilds once more.
         _cache[key] = (version, index)
@@ -71,3 +81,4 @@ def get_index(inbox=None) -> MatcherIndex:
 def clear() -> None:
     with _lock:
         _cache.clear()
+        _shared.clear()

@@ -48,6 +48,19 @@ def answers():
     return {a.title: a for a in CannedAnswer.objects.all()}
 
 
+def twin_answers():
+    """Two answers asked the same way: neither can win outright, whatever the matcher's
+    calibration; with a low suggest threshold the bot must offer both."""
+    for title in ("Região Sudeste", "Região Nordeste"):
+        bot_services.answer_create(title=title, text=f"{title}: escolha o dia no checkout.", locale="pt",
+                                   variants=["como funciona a entrega agendada"])
+
+
+def strict(inbox, **fields):
+    """Thresholds no off-topic question reaches, so misses do not depend on the calibration."""
+    bot_services.settings_update(inbox=inbox, answer_threshold=0.999, suggest_threshold=0.999, **fields)
+
+
 def write(inbox, text="", *, sender="visitor-1", payload="", automated=False, name="Maria Silva"):
     result = services.receive_inbound(inbox=inbox, inbound=InboundMessage(
         provider_message_id=f"in-{next(_ids)}", sender_address=sender, text=text, sender_name=name,
@@ -84,10 +97,8 @@ def test_confident_question_gets_the_answer_with_variables_and_feedback_buttons(
 
 
 def test_close_candidates_get_suggestions_and_tapping_one_answers(inbox, answers):
-    # Two answers asked the same way: neither can win outright, whatever the calibration.
-    for title in ("Região Sudeste", "Região Nordeste"):
-        bot_services.answer_create(title=title, text=f"{title}: escolha o dia no checkout.", locale="pt",
-                                   variants=["como funciona a entrega agendada"])
+    twin_answers()
+    bot_services.settings_update(inbox=inbox, suggest_threshold=0.05)
     result = write(inbox, "como funciona a entrega agendada? não sei")
     [reply] = bot_messages(result.conversation)
     assert reply.text == "Você quis dizer…?"
@@ -143,6 +154,7 @@ def test_handoff_with_an_online_agent_says_shortly(inbox, answers, django_user_m
 
 
 def test_repeated_misses_ask_to_rephrase_then_hand_off(inbox, answers):
+    strict(inbox)
     first = write(inbox, "qual a cor do céu azul marinho")
     conversation = first.conversation
     assert conversation.status == "bot" and conversation.bot_misses == 1
@@ -158,7 +170,7 @@ def test_repeated_misses_ask_to_rephrase_then_hand_off(inbox, answers):
 
 
 def test_max_misses_one_hands_off_with_low_confidence_and_the_score(inbox, answers):
-    bot_services.settings_update(inbox=inbox, max_misses=1)
+    strict(inbox, max_misses=1)
     result = write(inbox, "qual a cor do céu azul marinho")
     assert result.conversation.status == "pending"
     assert result.conversation.handoff_reason == "low_confidence"
@@ -166,7 +178,11 @@ def test_max_misses_one_hands_off_with_low_confidence_and_the_score(inbox, answe
 
 
 def test_a_good_answer_resets_the_miss_count(inbox, answers):
+    strict(inbox)
     result = write(inbox, "qual a cor do céu azul marinho")
+    result.conversation.refresh_from_db()
+    assert result.conversation.bot_misses == 1
+    bot_services.settings_update(inbox=inbox, answer_threshold=0.74, suggest_threshold=0.4)
     write(inbox, "quanto custa o frete")
     result.conversation.refresh_from_db()
     assert result.conversation.bot_misses == 0 and result.conversation.status == "bot"
@@ -246,7 +262,9 @@ def test_email_answers_only_when_confident_and_never_suggests(answers):
     [reply] = bot_messages(confident.conversation)
     assert reply.text == answers["Frete e prazo de entrega"].text
     assert "quick_replies" not in reply.metadata  # e-mail has no buttons
-    unsure = write(inbox, "pagar", sender="b@example.com")
+    twin_answers()
+    bot_services.settings_update(inbox=inbox, suggest_threshold=0.05)
+    unsure = write(inbox, "como funciona a entrega agendada? não sei", sender="b@example.com")
     assert unsure.conversation.status == "pending"
     assert unsure.conversation.handoff_reason == "low_confidence"
     assert not BotDecisionLog.objects.filter(conversation=unsure.conversation, action="suggest").exists()
@@ -323,3 +341,13 @@ def test_fill_variables():
 
     text = "Hi {{contact.first_name}}, I'm {{agent.name}} from {{inbox.name}}. {{contact.unknown}}"
     assert engine.fill_variables(text, contact=Contact()) == "Hi, I'm from. {{contact.unknown}}"
+
+
+def test_inboxes_offering_the_same_answers_share_one_index(inbox, answers):
+    other = Inbox.objects.create(name="Other chat", channel_kind="webchat")
+    builds = index_cache.builds
+    assert index_cache.get_index(inbox) is index_cache.get_index(other) is index_cache.get_index(None)
+    assert index_cache.builds == builds + 1
+    bot_services.answer_create(title="Só aqui", text="x", locale="pt", inboxes=[other])
+    assert index_cache.get_index(inbox) is not index_cache.get_index(other)
+    assert index_cache.get_index(other).size == index_cache.get_index(inbox).size + 1
