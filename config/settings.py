@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "inbox",
     "bot",
     "channels_adapters",
+    "retention",
 ]
 
 MIDDLEWARE = [
@@ -94,21 +95,21 @@ TEMPLATES = [
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var"))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# WAL lets readers and one writer work at once; IMMEDIATE avoids lock upgrades failing under
+# concurrent writers (server + worker threads).
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 else:
     DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "db.sqlite3",
-            # WAL lets readers and one writer work at once; IMMEDIATE avoids lock upgrades
-            # failing under concurrent writers (server + worker threads).
-            "OPTIONS": {
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-        }
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "db.sqlite3", "OPTIONS": SQLITE_OPTIONS}
     }
 if os.environ.get("TEST_SQLITE_PATH") and DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file test database, so a server subprocess (browser tests) can share it.
@@ -148,6 +149,12 @@ else:
 #: Whether the web server process also runs the task consumer (embedded mode: the in-memory
 #: channel layer only reaches consumers in the same process). See docs/architecture.md.
 WORKER_IN_SERVER = env_bool("WORKER_IN_SERVER", not REDIS_URL)
+
+# Called with a conversation id after a resolution commits (satisfaction surveys).
+ON_CONVERSATION_RESOLVED = ["retention.surveys.on_conversation_resolved"]
+# Called with each new customer message before the bot; True means "handled, no bot answer"
+# (survey answers, opt-out words).
+INBOUND_INTERCEPTORS = ["retention.surveys.handle_inbound"]
 
 # --- auth, i18n, static, media -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -13,6 +13,7 @@ urlpatterns = [
     path("webhooks/", include("channels_adapters.urls")),
     path("files/", include("inbox.file_urls")),
     path("bot/", include("bot.urls")),
+    path("retention/", include("retention.urls")),
     path("", include("inbox.widget_urls")),
     path("", include("inbox.urls")),
 ]

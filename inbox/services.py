@@ -208,7 +208,8 @@ def _bot_enabled(inbox: Inbox) -> bool:
     return bool(engine and engine.bot_enabled_for(inbox))
 
 
-def _conversation_for_inbound(inbox: Inbox, contact: Contact, now: dt.datetime) -> tuple[Conversation, bool]:
+def _conversation_for_inbound(inbox: Inbox, contact: Contact, now: dt.datetime, *,
+                              keep_resolved: bool = False) -> tuple[Conversation, bool]:
     latest = (
         Conversation.objects.select_for_update()
         .filter(inbox=inbox, contact=contact)
@@ -216,6 +217,8 @@ def _conversation_for_inbound(inbox: Inbox, contact: Contact, now: dt.datetime) 
         .first()
     )
     if latest and latest.status != Status.RESOLVED:
+        return latest, False
+    if latest and keep_resolved:
         return latest, False
     if latest and inbox.channel_kind == ChannelKind.EMAIL and latest.resolved_at and (
         now - latest.resolved_at <= dt.timedelta(hours=inbox.reopen_window_hours)
@@ -301,7 +304,9 @@ def receive_inbound(
     if conversation is not None:
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
     else:
-        conversation, created_conversation = _conversation_for_inbound(inbox, contact, now)
+        # A satisfaction rating tapped after resolution belongs to the resolved conversation.
+        is_rating = inbound.quick_reply_payload.startswith("survey:")
+        conversation, created_conversation = _conversation_for_inbound(inbox, contact, now, keep_resolved=is_rating)
 
     reply_to = None
     if inbound.reply_to_provider_id:
@@ -343,7 +348,7 @@ def receive_inbound(
     if not inbound.is_echo:
         conversation.last_incoming_at = now
         update_fields.append("last_incoming_at")
-        if conversation.status in (Status.SNOOZED, Status.RESOLVED):
+        if conversation.status in (Status.SNOOZED, Status.RESOLVED) and not inbound.quick_reply_payload.startswith("survey:"):
             # The customer wrote again: wake the conversation for its agent.
             conversation.status = Status.OPEN if conversation.assignee_id else Status.PENDING
             conversation.snoozed_until = None
@@ -360,9 +365,21 @@ def receive_inbound(
 
     if created_conversation and conversation.status == Status.PENDING:
         _route_to_agents(conversation)
+    if not inbound.is_echo and _intercepted(message):
+        return InboundResult(message, conversation, True)
     if run_bot and not inbound.is_echo and conversation.status == Status.BOT:
         _run_bot(conversation, message, automated=inbound.automated)
     return InboundResult(message, conversation, True)
+
+
+def _intercepted(message: Message) -> bool:
+    """Other apps may consume a customer message before the bot (``INBOUND_INTERCEPTORS``)."""
+    from django.utils.module_loading import import_string
+
+    for path in getattr(settings, "INBOUND_INTERCEPTORS", []):
+        if import_string(path)(message):
+            return True
+    return False
 
 
 def _record_reaction(inbox: Inbox, inbound: InboundMessage) -> InboundResult:

@@ -1,9 +1,7 @@
 """The contact panel and the reports page in real Chromium, against the live ASGI server.
 
-Run (until ``retention`` is in config.settings, the test settings add it; the live server
-subprocess inherits DJANGO_SETTINGS_MODULE):
-    DJANGO_SETTINGS_MODULE=tests.retention.settings .venv/bin/python -m tests.servers --redis --sqlite-file \
-        -- .venv/bin/python -m pytest tests/browser/test_retention_pages.py -q
+Run:
+    .venv/bin/python -m tests.servers --redis --sqlite-file -- .venv/bin/python -m pytest tests/browser/test_retention_pages.py -q
 """
 
 from __future__ import annotations
@@ -13,14 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
-
-if "retention" not in django_settings.INSTALLED_APPS:
-    pytest.skip("the retention app is not installed: run with DJANGO_SETTINGS_MODULE=tests.retention.settings",
-                allow_module_level=True)
-
 from django.contrib.auth import get_user_model
-from django.utils import timezone  # noqa: E402
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from channels_adapters.base import InboundMessage

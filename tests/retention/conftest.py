@@ -7,7 +7,6 @@ import datetime as dt
 import itertools
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from channels_adapters import locmem
@@ -16,12 +15,6 @@ from inbox import services as inbox_services
 from inbox.models import Inbox
 
 _ids = itertools.count(1)
-
-# Until config.settings installs the app, these tests run only with --ds tests.retention.settings;
-# without it they are left out, so the rest of the suite still collects.
-if "retention" not in settings.INSTALLED_APPS:
-    collect_ignore_glob = ["test_*.py"]
-
 
 @pytest.fixture(autouse=True)
 def _retention_env(settings):
