@@ -20,6 +20,8 @@ from django.utils import timezone
 from bot.intents import guess_language
 from bot.policy import Decision, Thresholds, decide
 
+from inbox import services as inbox_services
+
 from . import index_cache
 from . import services as bot_services
 from .models import LANGUAGE_CODES, BotDecisionLog, BotSettings, CannedAnswer
@@ -204,7 +206,7 @@ class _Turn:
         BotDecisionLog.objects.filter(pk=log.pk).update(reply=reply)
         bot_services.answer_used(answer_id=answer.pk)
         if self.conversation.bot_misses:
-            bot_services.conversation_reset_bot_misses(conversation=self.conversation)
+            inbox_services.conversation_reset_bot_misses(conversation=self.conversation)
 
     def hand_off(self, reason: str, *, detail: str = "", candidates=()) -> None:
         """Tell the customer what happens next, then move the conversation to the agents."""
@@ -299,7 +301,7 @@ class _Turn:
         from inbox.models import Conversation
 
         bot_services.unanswered_record(question=self.text, language=self.language, reason=decision.reason)
-        misses = bot_services.conversation_bot_miss(conversation=self.conversation)
+        misses = inbox_services.conversation_bot_miss(conversation=self.conversation)
         detail = f"top confidence {top:.2f}"
         if self.email or self.settings.max_misses <= 1:
             self.hand_off(Conversation.HandoffReason.LOW_CONFIDENCE, detail=detail, candidates=logged)

@@ -2,8 +2,7 @@
 the same transaction), settings, decision logs, feedback and unanswered questions.
 
 Like ``inbox.services``: plain functions with keyword-only arguments, each in a transaction.
-``conversation_bot_miss`` / ``conversation_reset_bot_misses`` change a Conversation field and
-belong in ``inbox.services``; they live here until the integrator moves them.
+Counting the bot's misses on a conversation is ``inbox.services.conversation_bot_miss``.
 """
 
 from __future__ import annotations
@@ -224,23 +223,3 @@ def unanswered_add_as_variants(*, ids: Iterable[int], answer: CannedAnswer) -> l
     return created
 
 
-# --- conversation fields (to move into inbox.services) -----------------------------------------
-
-
-@transaction.atomic
-def conversation_bot_miss(*, conversation) -> int:
-    """Count one question the bot did not understand; returns the new count."""
-    from inbox.models import Conversation
-
-    Conversation.objects.filter(pk=conversation.pk).update(bot_misses=F("bot_misses") + 1)
-    conversation.bot_misses = Conversation.objects.values_list("bot_misses", flat=True).get(pk=conversation.pk)
-    return conversation.bot_misses
-
-
-@transaction.atomic
-def conversation_reset_bot_misses(*, conversation) -> None:
-    """After a good answer the customer starts with a clean slate."""
-    from inbox.models import Conversation
-
-    Conversation.objects.filter(pk=conversation.pk).update(bot_misses=0)
-    conversation.bot_misses = 0

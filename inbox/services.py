@@ -599,6 +599,21 @@ def wake_snoozed(*, now: dt.datetime | None = None) -> int:
 
 
 @transaction.atomic
+def conversation_bot_miss(*, conversation: Conversation) -> int:
+    """Count one question the bot did not understand; returns the new count."""
+    Conversation.objects.filter(pk=conversation.pk).update(bot_misses=F("bot_misses") + 1)
+    conversation.bot_misses = Conversation.objects.values_list("bot_misses", flat=True).get(pk=conversation.pk)
+    return conversation.bot_misses
+
+
+@transaction.atomic
+def conversation_reset_bot_misses(*, conversation: Conversation) -> None:
+    """After a good answer the customer starts with a clean slate."""
+    Conversation.objects.filter(pk=conversation.pk).update(bot_misses=0)
+    conversation.bot_misses = 0
+
+
+@transaction.atomic
 def set_labels(*, conversation: Conversation, labels: Iterable[str]) -> Conversation:
     names = sorted({name.strip()[:50] for name in labels if name and name.strip()})
     objects = [Label.objects.get_or_create(name=name)[0] for name in names]
