@@ -17,17 +17,7 @@ import os
 
 import pytest
 
-try:
-    import tests.browser as _browser_module
-
-    _browser_module.BROWSER_FIXTURES  # noqa: B018 - fails if tests/browser/ shadows the module
-except (ImportError, AttributeError) as exc:
-    raise ImportError(
-        "tests/browser/ is a package (has __init__.py) and shadows tests/browser.py, the browser "
-        "fixtures; remove tests/browser/__init__.py or rename the directory (e.g. tests/e2e/)"
-    ) from exc
-
-from tests.browser import (  # noqa: F401, E402 - fixtures are found by name
+from tests.browser import (  # noqa: F401 - fixtures are found by name
     BROWSER_FIXTURES,
     browser_context,
     browser_problems_key,

@@ -1,7 +1,7 @@
 """The chat widget end to end: a customer on the demo shop and an agent in the inbox, in two
 browser contexts at once, against the real ASGI server (Daphne + Redis channel layer).
 
-Run: python -m tests.servers --redis --sqlite-file -- python -m pytest tests/browser/test_widget.py
+Run: python -m tests.servers --redis --sqlite-file -- python -m pytest tests/e2e/test_widget.py
 """
 
 from __future__ import annotations

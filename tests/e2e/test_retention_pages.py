@@ -1,7 +1,7 @@
 """The contact panel and the reports page in real Chromium, against the live ASGI server.
 
 Run:
-    .venv/bin/python -m tests.servers --redis --sqlite-file -- .venv/bin/python -m pytest tests/browser/test_retention_pages.py -q
+    .venv/bin/python -m tests.servers --redis --sqlite-file -- .venv/bin/python -m pytest tests/e2e/test_retention_pages.py -q
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The agent inbox end to end: two agents in two browser contexts against the real ASGI server
 (Daphne + Redis channel layer); what one does appears on the other's page without a reload.
 
-Run: python -m tests.servers --redis --sqlite-file -- python -m pytest tests/browser/test_inbox_live.py
+Run: python -m tests.servers --redis --sqlite-file -- python -m pytest tests/e2e/test_inbox_live.py
 """
 
 from __future__ import annotations
