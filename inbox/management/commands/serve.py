@@ -29,7 +29,10 @@ class Command(BaseCommand):
         run_worker = settings.WORKER_IN_SERVER if worker is None else worker
         consumer = None
         if run_worker:
+            from django.utils.module_loading import autodiscover_modules
             from huey.contrib.djhuey import HUEY
+
+            autodiscover_modules("tasks")  # every app's tasks, as run_huey does
 
             consumer = HUEY.create_consumer(workers=workers, worker_type="thread", periodic=True)
             consumer.start()

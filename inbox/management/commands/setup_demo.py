@@ -92,8 +92,12 @@ class Command(BaseCommand):
             inbox = inboxes[kind]
             for index, text in enumerate(texts):
                 with transaction.atomic():
-                    services.receive_inbound(inbox=inbox, run_bot=kind == "webchat", inbound=InboundMessage(
+                    # The bot answers the web chat; the other demo channels have no real
+                    # credentials, so their conversations wait for an agent.
+                    result = services.receive_inbound(inbox=inbox, run_bot=kind == "webchat", inbound=InboundMessage(
                         provider_message_id=f"demo-{kind}-{address}-{index}", sender_address=address,
                         sender_name=name, contact_email=email, text=text,
                         metadata={"subject": "Charged twice for order #10198"} if kind == "email" else {},
                     ))
+                    if kind != "webchat" and result.created and result.conversation.status == "bot":
+                        services.hand_off(conversation=result.conversation, reason="asked_for_human")
