@@ -458,3 +458,17 @@ def live_asgi_server(request, transactional_db, redis_channel_layer, redis_serve
     finally:
         stop_live_server(server.process)
         shutil.rmtree(log_dir, ignore_errors=True)
+
+
+def screenshot_path(name: str) -> Path:
+    """Where a test saves a screenshot: ``docs/screenshots/`` with ``UPDATE_SCREENSHOTS=1``
+    (to refresh the README's pictures), else a temporary folder, so a test run never changes
+    tracked files."""
+    import tempfile
+
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        folder = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+    else:
+        folder = Path(tempfile.gettempdir()) / "inbox-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name

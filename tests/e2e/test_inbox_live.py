@@ -7,7 +7,6 @@ Run: python -m tests.servers --redis --sqlite-file -- python -m pytest tests/e2e
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -16,10 +15,10 @@ from playwright.sync_api import expect
 from channels_adapters.base import InboundMessage, StatusUpdate
 from inbox import services
 from inbox.models import Conversation, Inbox
-from tests.browser import login
+from tests.browser import login, screenshot_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "inbox.png"
+SCREENSHOT = screenshot_path("inbox.png")
 _ids = itertools.count(1)
 
 

@@ -19,10 +19,10 @@ from channels_adapters.base import InboundMessage
 from inbox import services as inbox_services
 from inbox.models import Inbox
 from retention import services
-from tests.browser import login
+from tests.browser import login, screenshot_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = screenshot_path("sidebar.png").parent
 
 
 @pytest.fixture

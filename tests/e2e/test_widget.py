@@ -7,17 +7,16 @@ Run: python -m tests.servers --redis --sqlite-file -- python -m pytest tests/e2e
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from inbox.models import AgentConnection, ChannelKind, Conversation, Inbox, Message
-from tests.browser import login
+from tests.browser import login, screenshot_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "widget.png"
+SCREENSHOT = screenshot_path("widget.png")
 QUESTION = "How long does shipping take?"
 ANSWER = "We ship within 2 business days; delivery takes 3 to 5 days."
 
