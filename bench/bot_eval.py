@@ -46,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
             evaluation.write_rows(results, args.out)
         did = True
     if args.fit_calibration:
-        a, b, c = evaluation.fit_calibration(args.train, off_topic=evaluation.OFF_TOPIC * 3)
-        print(f"CALIB_A = {a:.4f}\nCALIB_B = {b:.4f}\nCALIB_C = {c:.4f}")
+        fitted = evaluation.fit_calibration(args.train, off_topic=evaluation.OFF_TOPIC * 3)
+        print(f"CALIB_CLF = ({', '.join(f'{v:.4f}' for v in fitted['clf'])})")
+        print(f"CALIB_SIM = ({', '.join(f'{v:.4f}' for v in fitted['sim'])})")
         did = True
     if args.test:
         if not os.path.exists(args.test):

@@ -257,28 +257,68 @@ OFF_TOPIC = [
     "how many calories are in an apple",
     "asdfgh qwerty zxcvb",
     "lorem ipsum dolor sit amet",
+    # shop questions a banking answer set does not cover (and the reverse for a shop's)
+    "do you have these shoes in size 42",
+    "when will my pizza be delivered",
+    "can i return a dress i bought online",
+    "is the blue sofa still in stock",
+    "voces entregam no sabado",
+    "tienen esta camiseta en talla m",
+    # unrelated to any support topic
+    "what is the meaning of life",
+    "write me a poem about the sea",
+    "how do i train for a marathon",
+    "which planet is the largest",
+    "recommend a good book about history",
+    "o que significa saudade",
+    # gibberish and keyboard mashing
+    "jkjkjk lalala",
+    "qqqq wwww eeee",
+    "xpto 123 abc",
+    "hmmmm",
 ]
 
 
-def fit_calibration(train: str | Path, ks: Sequence[int] = (5, 10, 20), offsets: Sequence[int] = (0, 30, 60), config: MatcherConfig | None = None, off_topic: Sequence[str] = ()) -> tuple[float, float, float]:
-    """Refit the (A, B, C) constants of ``bot.matcher`` on train.csv alone.
+def calibration_features(train: str | Path, ks: Sequence[int] = (5, 10, 20), offsets: Sequence[int] = (0, 30, 60), config: MatcherConfig | None = None, off_topic: Sequence[str] = (), subsets: Sequence[int] = (0, 8, 25), seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features, right, uses_classifier) over cross-validation folds of train.csv alone.
 
-    Several k give several answer-set densities, so the fitted confidence does not assume one
-    particular k. ``off_topic`` questions (never right) teach it that unrelated text is low.
+    Features per question: top score, margin to the runner-up, best plain similarity.
+    Several k and answer-set sizes (``subsets``: that many random categories; 0 = all), so
+    the fitted confidence does not assume one density or one number of answers.
+    ``off_topic`` questions (never right) teach it that unrelated text is low.
     """
-    tops, margins, right = [], [], []
+    rng = random.Random(seed)
+    feats, right, clf = [], [], []
     for k in ks:
         for entries, questions in cv_folds(train, k, offsets):
-            index = MatcherIndex.build(entries, config)
-            for text, cat in list(questions) + [(t, OOS) for t in off_topic]:
-                c = index.match(text, limit=2)
-                if not c:
-                    continue
-                tops.append(c[0].score)
-                margins.append(c[0].score - (c[1].score if len(c) > 1 else 0.0))
-                right.append(float(str(c[0].answer_id) == cat))
-    w = fit_logistic(np.column_stack([tops, margins]), np.asarray(right))
-    return float(w[0]), float(w[1]), float(w[2])
+            cats = sorted({str(e.answer_id) for e in entries})
+            for size in subsets:
+                keep = set(rng.sample(cats, size)) if 0 < size < len(cats) else set(cats)
+                index = MatcherIndex.build([e for e in entries if str(e.answer_id) in keep], config)
+                asked = [(t, c) for t, c in questions if c in keep] + [(t, OOS) for t in off_topic]
+                # Questions of the dropped categories are out of scope for this answer set.
+                asked += [(t, OOS) for t, c in questions[:: max(1, len(questions) // 200)] if c not in keep]
+                for text, cat in asked:
+                    ranked, evidence = index.ranked(text, limit=2)
+                    if not ranked:
+                        continue
+                    top = ranked[0][0]
+                    feats.append((top, top - (ranked[1][0] if len(ranked) > 1 else 0.0), evidence))
+                    right.append(float(str(index.answer_ids[ranked[0][1]]) == cat))
+                    clf.append(index.classifier is not None)
+    return np.asarray(feats), np.asarray(right), np.asarray(clf)
+
+
+def fit_calibration(train: str | Path, ks: Sequence[int] = (5, 10, 20), offsets: Sequence[int] = (0, 30, 60), config: MatcherConfig | None = None, off_topic: Sequence[str] = ()) -> dict[str, tuple[float, ...]]:
+    """Refit ``bot.matcher.CALIB_CLF`` (indexes with the classifier) and ``CALIB_SIM``
+    (similarity only) on train.csv alone; returns {"clf": (A, B, C, D), "sim": ...}."""
+    out = {}
+    X, y, clf = calibration_features(train, ks, offsets, config, off_topic)
+    out["clf"] = tuple(float(v) for v in fit_logistic(X[clf], y[clf]))
+    sim_cfg = dataclasses.replace(config or MatcherConfig(), use_classifier=False)
+    X, y, _ = calibration_features(train, ks, offsets, sim_cfg, off_topic)
+    out["sim"] = tuple(float(v) for v in fit_logistic(X, y))
+    return out
 
 
 def choose_thresholds(results: Sequence[QuestionResult], target_precision: float = 0.92) -> float:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable
 
@@ -65,17 +66,28 @@ class MatcherConfig:
     idf_by_answer: bool = True
     soft_temp: float = 0.0  # >0: answer's variant score = soft maximum (log-sum-exp) at this temperature
     fuzz_scorer: str = "token_sort_ratio"
+    # Logistic-regression classifier (``_Classifier``), used for answer sets with at most
+    # ``clf_max_variants`` variants and ``clf_max_weights`` weights (features x answers).
+    use_classifier: bool = True
+    clf_max_variants: int = 2000
+    clf_max_weights: int = 8_000_000
+    clf_c: float = 10.0
+    clf_iters: int = 300
+    clf_char_lo: int = 2
+    clf_char_hi: int = 5
+    clf_weight: float = 0.5  # final = clf_weight * probability + (1 - clf_weight) * similarity
 
 
 DEFAULT_CONFIG = MatcherConfig()
 
-# Logistic calibration: confidence = 1 / (1 + exp(-(A + B * top + C * margin))), where ``top``
-# is the best answer's score and ``margin`` its lead over the runner-up. Fitted with
-# ``bot.evaluation.fit_calibration`` on Banking77 train.csv only (first-k index, k in 5/10/20,
-# the other train rows of each category as questions, several offsets); see bench/README.md.
-CALIB_A = -2.2228
-CALIB_B = 3.0631
-CALIB_C = 15.6628
+# Logistic calibration: confidence = 1 / (1 + exp(-(A + B*top + C*margin + D*evidence))), where
+# ``top`` is the best answer's score, ``margin`` its lead over the runner-up and ``evidence``
+# the question's best plain similarity to any answer. Fitted with
+# ``bot.evaluation.fit_calibration`` on Banking77 train.csv only (first-k indexes, k in 5/10/20,
+# offsets 0/30/60, all 77 / 25 / 8 categories, off-topic questions); see bench/README.md.
+# CALIB_CLF is for indexes that use the classifier (small answer sets), CALIB_SIM for the rest.
+CALIB_CLF = (-2.2130, -7.2993, 10.7005, 9.0511)
+CALIB_SIM = (-3.2283, 2.1622, 9.1776, 3.7138)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -147,6 +159,174 @@ class _Inverted:
         return np.bincount(self.rows[offs], weights=self.vals[offs] * np.repeat(q, lens), minlength=self.n_rows)
 
 
+
+# --- discriminative model for small answer sets ---------------------------------------------
+
+_TOKEN = re.compile(r"\b\w\w+\b")
+
+
+@functools.lru_cache(maxsize=65536)
+def _wb_grams(word: str, lo: int, hi: int) -> tuple[str, ...]:
+    """Character n-grams of `` word `` (padded with spaces, so word starts and ends count),
+    sizes lo..hi; a word shorter than n yields itself once for that n."""
+    w = f" {word} "
+    out = []
+    for n in range(lo, hi + 1):
+        if len(w) <= n:
+            out.append(w)
+            continue
+        out.extend(w[i : i + n] for i in range(len(w) - n + 1))
+    return tuple(out)
+
+
+def _clf_terms(text: str, cfg: "MatcherConfig") -> tuple[list[str], list[str]]:
+    """The classifier's two feature groups: stemmed word 1-2-grams (stopwords kept, since
+    "card not working" and "card working" differ by one) and char_wb n-grams of folded text."""
+    folded = fold(text)
+    stems = [_stem(w) for w in _TOKEN.findall(folded)]
+    words = stems + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
+    chars: list[str] = []
+    for w in folded.split():
+        chars.extend(_wb_grams(w, cfg.clf_char_lo, cfg.clf_char_hi))
+    return words, chars
+
+
+def _tfidf_rows(docs: list[tuple[list[str], list[str]]], vocab: dict[str, int], grow: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, cols, sublinear tf, group) triplets of ``docs``; new terms join ``vocab`` if ``grow``."""
+    rows: list[int] = []
+    cols: list[int] = []
+    tfs: list[float] = []
+    grp: list[int] = []
+    for r, groups in enumerate(docs):
+        for g, terms in enumerate(groups):
+            for term, tf in Counter(terms).items():
+                key = (g, term)
+                fid = vocab.get(key)  # type: ignore[call-overload]
+                if fid is None:
+                    if not grow:
+                        continue
+                    fid = vocab[key] = len(vocab)  # type: ignore[index]
+                rows.append(r)
+                cols.append(fid)
+                tfs.append(1.0 + math.log(tf))
+                grp.append(g)
+    return (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), np.asarray(tfs), np.asarray(grp, dtype=np.int64))
+
+
+def _lbfgs(fun, x: np.ndarray, max_iter: int, m: int = 10, tol: float = 1e-5) -> tuple[np.ndarray, int]:
+    """Minimise a smooth convex ``fun`` (returning value and gradient) by L-BFGS with
+    backtracking; small and dependency-free (scipy's L-BFGS-B spends most of its time in
+    bound handling this problem does not need)."""
+    f, g = fun(x)
+    s_hist: list[np.ndarray] = []
+    y_hist: list[np.ndarray] = []
+    g0 = float(np.abs(g).max()) or 1.0
+    it = 0
+    for it in range(1, max_iter + 1):
+        q = g.copy()
+        alphas = []
+        for s_, y_ in zip(reversed(s_hist), reversed(y_hist)):
+            a = float(s_ @ q) / float(y_ @ s_)
+            alphas.append(a)
+            q -= a * y_
+        if y_hist:
+            q *= float(s_hist[-1] @ y_hist[-1]) / float(y_hist[-1] @ y_hist[-1])
+        else:
+            q /= max(float(np.linalg.norm(g)), 1e-12)
+        for (s_, y_), a in zip(zip(s_hist, y_hist), reversed(alphas)):
+            q += (a - float(y_ @ q) / float(y_ @ s_)) * s_
+        d = -q
+        slope = float(g @ d)
+        if slope >= 0:  # not a descent direction: restart from steepest descent
+            s_hist.clear()
+            y_hist.clear()
+            d, slope = -g, -float(g @ g)
+        t = 1.0
+        for _ in range(30):
+            x_new = x + t * d
+            f_new, g_new = fun(x_new)
+            if f_new <= f + 1e-4 * t * slope:
+                break
+            t *= 0.5
+        else:
+            break
+        s_, y_ = x_new - x, g_new - g
+        if float(y_ @ s_) > 1e-12:
+            s_hist.append(s_)
+            y_hist.append(y_)
+            if len(s_hist) > m:
+                s_hist.pop(0)
+                y_hist.pop(0)
+        x, f, g = x_new, f_new, g_new
+        if float(np.abs(g).max()) <= tol * g0:
+            break
+    return x, it
+
+
+class _Classifier:
+    """Multinomial logistic regression over TF-IDF word and char n-grams, fitted at build.
+
+    Few variants per answer make a similarity model treat every word alike; the classifier
+    learns which n-grams separate one answer from its neighbours. It is used when the
+    answer set is small enough to fit in well under a second (``MatcherConfig.clf_max_*``).
+    """
+
+    def __init__(self, docs: list[tuple[list[str], list[str]]], labels: np.ndarray, n_classes: int, cfg: "MatcherConfig"):
+        from scipy import sparse
+
+        self.vocab: dict[tuple[int, str], int] = {}
+        r, c, tf, g = _tfidf_rows(docs, self.vocab, grow=True)
+        n, f = len(docs), len(self.vocab)
+        df = np.bincount(c, minlength=f)
+        self.idf = np.log((n + 1) / (df + 1.0)) + 1.0
+        self.W: np.ndarray | None = None
+        if f * n_classes > cfg.clf_max_weights:
+            return  # too many weights to hold; the similarity model works alone
+        X = sparse.csr_matrix((self._normalise(r, g, tf * self.idf[c], n), (r, c)), shape=(n, f))
+        Y = np.zeros((n, n_classes))
+        Y[np.arange(n), labels] = 1.0
+        # Solved in the span of the variants: the L2-regularised optimum is W = X.T @ A.
+        # With K = X @ X.T = U diag(lam) U.T, the coordinates B = sqrt(lam) U.T A turn the
+        # problem into a small dense logistic regression on R = U sqrt(lam) (n x rank), as
+        # well conditioned as the original, with n x answers unknowns instead of features x answers.
+        lam, U = np.linalg.eigh((X @ X.T).toarray())
+        keep = lam > 1e-8 * max(float(lam[-1]), 1e-12)
+        lam, U = lam[keep], U[:, keep]
+        R = U * np.sqrt(lam)
+        rank = R.shape[1]
+        C = cfg.clf_c
+        rows = np.arange(n)
+
+        def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+            B = w[: rank * n_classes].reshape(rank, n_classes)
+            Z = R @ B + w[rank * n_classes :]
+            Z -= Z.max(axis=1, keepdims=True)
+            lse = np.log(np.exp(Z).sum(axis=1))
+            P = np.exp(Z - lse[:, None])
+            nll = float((lse - Z[rows, labels]).sum())
+            D = C * (P - Y)
+            return C * nll + 0.5 * float((B * B).sum()), np.concatenate([(R.T @ D + B).ravel(), D.sum(axis=0)])
+
+        w, self.iterations = _lbfgs(loss, np.zeros(rank * n_classes + n_classes), cfg.clf_iters)
+        A = U @ (w[: rank * n_classes].reshape(rank, n_classes) / np.sqrt(lam)[:, None])
+        self.W = np.asarray(X.T @ A, dtype=np.float32)
+        self.b = w[rank * n_classes :].astype(np.float32)
+        self.cfg = cfg
+
+    @staticmethod
+    def _normalise(r: np.ndarray, g: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
+        key = r * 2 + g
+        sq = np.bincount(key, weights=v * v, minlength=n * 2)
+        return v / np.sqrt(np.maximum(sq[key], 1e-30))
+
+    def proba(self, text: str) -> np.ndarray:
+        _, c, tf, g = _tfidf_rows([_clf_terms(text, self.cfg)], self.vocab, grow=False)
+        v = self._normalise(np.zeros(len(c), dtype=np.int64), g, tf * self.idf[c], 1)
+        z = (v[:, None] * self.W[c]).sum(axis=0) + self.b if len(c) else self.b.astype(np.float64)
+        z = np.exp(z - z.max())
+        return z / z.sum()
+
+
 class MatcherIndex:
     """An immutable search index over one answer set. Rebuild it when answers change.
 
@@ -166,6 +346,8 @@ class MatcherIndex:
         self.gw = np.zeros(3)
         self.variants: _Inverted | None = None
         self.centroids: _Inverted | None = None
+        self.classifier: _Classifier | None = None
+        self.calibration: tuple[float, ...] = CALIB_SIM
 
     @property
     def size(self) -> int:
@@ -227,6 +409,12 @@ class MatcherIndex:
         ca, cc = key // n_feat, key % n_feat
         cv = _normalise_rows(ca, self.group_of[cc], cv, n_ans, self.gw)
         self.centroids = _Inverted(ca, cc, cv, n_ans, n_feat)
+        if cfg.use_classifier and n_ans > 1 and n_var <= cfg.clf_max_variants:
+            docs = [_clf_terms(t, cfg) for t in self.variant_text]
+            clf = _Classifier(docs, variant_answer, n_ans, cfg)
+            if clf.W is not None:
+                self.classifier = clf
+                self.calibration = CALIB_CLF
         return self
 
     def _query_vector(self, text: str) -> tuple[np.ndarray, np.ndarray, str]:
@@ -267,12 +455,33 @@ class MatcherIndex:
 
     def match(self, text: str, limit: int = 5) -> list[Candidate]:
         """Best answers for ``text``, best first, one per answer. [] if nothing can match."""
+        ranked, evidence = self.ranked(text, limit)
+        if not ranked:
+            return []
+        top = ranked[0][0]
+        second = ranked[1][0] if len(ranked) > 1 else 0.0
+        out = []
+        for i, (s, a, var) in enumerate(ranked[:limit]):
+            runner = second if i == 0 else top
+            conf = confidence(s, s - runner, self.calibration, evidence)
+            out.append(Candidate(self.answer_ids[a], conf, round(s, 6), self.variant_text[var]))
+        return out
+
+    def ranked(self, text: str, limit: int = 5) -> tuple[list[tuple[float, int, int]], float]:
+        """(score, answer position, best variant) of the short list, best first, and the
+        question's best plain similarity to any answer (how on-topic it is at all, an input of
+        the calibration: the classifier's probabilities are high even for unrelated text)."""
         if limit <= 0 or not self.answer_ids:
-            return []
-        scores, vs, norm = self.raw_scores(text)
-        if not norm or not np.any(scores > 0):
-            return []
+            return [], 0.0
+        lex, vs, norm = self.raw_scores(text)
+        if not norm or not np.any(lex > 0):
+            return [], 0.0
+        scores = lex
         cfg = self.cfg
+        w = 0.0
+        if self.classifier is not None:
+            w = cfg.clf_weight
+            scores = w * self.classifier.proba(text) + (1 - w) * lex
         m = min(len(scores), max(cfg.shortlist, limit + 1))
         # Top m by score, ties broken by answer position, so results are deterministic.
         part = np.argpartition(-scores, m - 1)[:m] if m < len(scores) else np.arange(len(scores))
@@ -288,23 +497,19 @@ class MatcherIndex:
                     r = scorer(norm, self.variant_norm[v]) / 100.0
                     if r > fz:
                         fz = r
-            final.append(((1 - cfg.fuzz_weight) * float(scores[a]) + cfg.fuzz_weight * fz, a, var))
+            final.append((float(scores[a]) + (1 - w) * cfg.fuzz_weight * (fz - float(lex[a])), a, var))
         final.sort(key=lambda t: (-t[0], t[1]))
-        top = final[0][0]
-        second = final[1][0] if len(final) > 1 else 0.0
-        out = []
-        for i, (s, a, var) in enumerate(final[:limit]):
-            runner = second if i == 0 else top
-            out.append(Candidate(self.answer_ids[a], confidence(s, s - runner), round(s, 6), self.variant_text[var]))
-        return out
+        return final, float(lex.max())
 
 
-def confidence(score: float, margin: float) -> float:
+def confidence(score: float, margin: float, calibration: tuple[float, ...] | None = None, evidence: float = 0.0) -> float:
     """Calibrated probability that an answer with this score and lead is the right one.
 
     For candidates after the first, ``margin`` is negative (distance below the top), which
-    keeps confidences sorted like the ranking.
+    keeps confidences sorted like the ranking. ``evidence`` is the question's best plain
+    similarity (``MatcherIndex.ranked``), the same for every candidate of one question.
     """
-    z = CALIB_A + CALIB_B * score + CALIB_C * margin
+    a, b, c, d = calibration or CALIB_SIM
+    z = a + b * score + c * margin + d * evidence
     z = max(-50.0, min(50.0, z))
     return round(1.0 / (1.0 + math.exp(-z)), 6)
