@@ -25,7 +25,6 @@ from typing import Any
 
 from . import meta
 from .base import (
-    BaseAdapter,
     InboundAttachment,
     InboundMessage,
     OutboundAttachment,
@@ -49,34 +48,19 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class MessengerAdapter(BaseAdapter):
+class MessengerAdapter(meta.MetaAdapter):
     kind = "messenger"
-    uses_webhook = True
+    token_key = "page_access_token"
     #: Standard messaging window after the customer's last message.
     window_hours = 24
     #: With the HUMAN_AGENT tag (``human_agent_tag`` config) agents may answer for 7 days.
     human_agent_window_hours = 7 * 24
 
-    describe_error = staticmethod(meta.describe_error)
-
     @property
     def page_id(self) -> str:
         return as_str(self.config.get("page_id"))
 
-    def _client(self) -> meta.GraphClient:
-        return meta.GraphClient(
-            self.config.get("graph_api_base") or meta.DEFAULT_GRAPH_API_BASE,
-            as_str(self.config.get("page_access_token")),
-            timeout=float(self.config.get("api_timeout") or meta.DEFAULT_API_TIMEOUT),
-        )
-
     # --- inbound --------------------------------------------------------------------------------
-
-    def handshake(self, params):
-        return meta.check_handshake(params, as_str(self.config.get("verify_token")))
-
-    def verify_request(self, body, headers):
-        meta.verify_signature(body, headers, as_str(self.config.get("app_secret")))
 
     def parse(self, body, headers) -> ParsedWebhook:
         payload = meta.load_payload(body, "page")

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .base import PermanentSendError, SendError, TemporarySendError, WebhookRejected
+from .base import BaseAdapter, PermanentSendError, SendError, TemporarySendError, WebhookRejected
 
 DEFAULT_GRAPH_API_BASE = "https://graph.facebook.com/v21.0"
 DEFAULT_API_TIMEOUT = 15.0
@@ -407,3 +407,26 @@ class GraphClient:
         if len(data) > max_bytes:
             raise MediaTooLarge(f"The file is larger than the limit of {max_bytes:,} bytes", code="too_large")
         return data, content_type
+
+
+class MetaAdapter(BaseAdapter):
+    """What the WhatsApp and Messenger adapters share: Meta's webhook handshake, the
+    ``X-Hub-Signature-256`` check and a Graph API client. ``token_key`` names the config key
+    of the access token."""
+
+    uses_webhook = True
+    token_key = "access_token"
+    describe_error = staticmethod(describe_error)
+
+    def _client(self) -> GraphClient:
+        return GraphClient(
+            self.config.get("graph_api_base") or DEFAULT_GRAPH_API_BASE,
+            as_str(self.config.get(self.token_key)),
+            timeout=float(self.config.get("api_timeout") or DEFAULT_API_TIMEOUT),
+        )
+
+    def handshake(self, params):
+        return check_handshake(params, as_str(self.config.get("verify_token")))
+
+    def verify_request(self, body, headers):
+        verify_signature(body, headers, as_str(self.config.get("app_secret")))

@@ -29,7 +29,6 @@ from typing import Any
 
 from . import meta
 from .base import (
-    BaseAdapter,
     InboundAttachment,
     InboundMessage,
     OutboundAttachment,
@@ -75,14 +74,12 @@ def _describe_contacts(cards: list[Any]) -> str:
     return "\n".join(lines) or "Contact: (empty)"
 
 
-class WhatsAppAdapter(BaseAdapter):
+class WhatsAppAdapter(meta.MetaAdapter):
     kind = "whatsapp"
-    uses_webhook = True
+    token_key = "access_token"
     #: Free-form messages are allowed this many hours after the customer's last message;
     #: past it only approved templates go through (error 131047).
     window_hours = 24
-
-    describe_error = staticmethod(meta.describe_error)
 
     # --- config ---------------------------------------------------------------------------------
 
@@ -90,20 +87,7 @@ class WhatsAppAdapter(BaseAdapter):
     def phone_number_id(self) -> str:
         return as_str(self.config.get("phone_number_id"))
 
-    def _client(self) -> meta.GraphClient:
-        return meta.GraphClient(
-            self.config.get("graph_api_base") or meta.DEFAULT_GRAPH_API_BASE,
-            as_str(self.config.get("access_token")),
-            timeout=float(self.config.get("api_timeout") or meta.DEFAULT_API_TIMEOUT),
-        )
-
     # --- inbound --------------------------------------------------------------------------------
-
-    def handshake(self, params):
-        return meta.check_handshake(params, as_str(self.config.get("verify_token")))
-
-    def verify_request(self, body, headers):
-        meta.verify_signature(body, headers, as_str(self.config.get("app_secret")))
 
     def parse(self, body, headers) -> ParsedWebhook:
         payload = meta.load_payload(body, "whatsapp_business_account")
