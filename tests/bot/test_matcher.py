@@ -158,3 +158,36 @@ def test_build_total_on_any_entries(rows, question):
     idx = MatcherIndex.build(Entry(a, t) for a, t in rows)
     cands = idx.match(question)
     assert len({c.answer_id for c in cands}) == len(cands)
+
+
+def test_small_answer_sets_use_the_classifier_and_large_ones_do_not():
+    import dataclasses
+
+    from bot.matcher import DEFAULT_CONFIG
+
+    assert index().classifier is not None
+    plain = MatcherIndex.build(ANSWERS, dataclasses.replace(DEFAULT_CONFIG, clf_max_variants=5))
+    assert plain.classifier is None
+    # Both modes rank the obvious question the same way.
+    assert plain.match("nao recebi meu pedido")[0].answer_id == index().match("nao recebi meu pedido")[0].answer_id == 1
+
+
+def test_classifier_learns_the_word_that_separates_two_answers():
+    entries = [
+        Entry("lost", "my card was lost"), Entry("lost", "i lost my card"), Entry("lost", "card lost yesterday"),
+        Entry("stolen", "my card was stolen"), Entry("stolen", "someone stole my card"), Entry("stolen", "card stolen yesterday"),
+    ]
+    idx = MatcherIndex.build(entries)
+    assert idx.classifier is not None
+    assert idx.match("help, my card got stolen")[0].answer_id == "stolen"
+    assert idx.match("i think i lost the card")[0].answer_id == "lost"
+
+
+def test_off_topic_questions_stay_below_the_answer_threshold():
+    from bot.evaluation import OFF_TOPIC
+    from bot.policy import DEFAULT_THRESHOLDS
+
+    idx = index()
+    for text in OFF_TOPIC:
+        cands = idx.match(text)
+        assert not cands or cands[0].confidence < DEFAULT_THRESHOLDS.answer, text
