@@ -38,6 +38,22 @@ class InboxAdmin(admin.ModelAdmin):
         ("Web chat", {"fields": ["allowed_origins", "widget_settings", "widget_secret"], "classes": ["collapse"]}),
     ]
 
+    actions = ["test_connection"]
+
+    @admin.action(description="Test connection (checks the credentials with the provider)")
+    def test_connection(self, request, queryset):
+        from channels_adapters.registry import get_adapter
+
+        for inbox in queryset:
+            try:
+                result = get_adapter(inbox).test_connection()
+            except Exception as exc:
+                services.inbox_record_channel_state(inbox=inbox, error=f"Connection test failed: {exc}")
+                self.message_user(request, f"{inbox.name}: {exc}", messages.ERROR)
+            else:
+                services.inbox_record_channel_state(inbox=inbox, error="")
+                self.message_user(request, f"{inbox.name}: OK — {result}", messages.SUCCESS)
+
     @admin.display(description="Last error")
     def last_error_short(self, obj: Inbox) -> str:
         return obj.last_error[:80]
