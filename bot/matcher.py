@@ -15,9 +15,13 @@ Banking77 train.csv; figures in bench/README.md):
    centroid.
 4. The short list is re-scored with rapidfuzz (token_set_ratio against the answer's
    variants) and blended in.
-5. ``confidence`` is a logistic function of the top score and the margin to the runner-up,
-   fitted by cross-validation on train.csv (``bot.evaluation.fit_calibration``), so it reads
-   as "probability the top answer is right" whatever the answer set.
+5. Small answer sets (<= ``clf_max_variants`` variants) also get a logistic-regression
+   classifier over word and char n-grams (``_Classifier``), fitted at build; an answer's
+   score is half its probability and half the similarity above.
+6. ``confidence`` is a logistic function of the top score, the margin to the runner-up and
+   the question's best plain similarity, fitted by cross-validation on train.csv
+   (``bot.evaluation.fit_calibration``), so it reads as "probability the top answer is right"
+   whatever the answer set.
 """
 
 from __future__ import annotations
