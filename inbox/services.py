@@ -599,6 +599,21 @@ def wake_snoozed(*, now: dt.datetime | None = None) -> int:
 
 
 @transaction.atomic
+def start_conversation(*, inbox: Inbox, contact: Contact) -> Conversation:
+    """A conversation the business starts (a follow-up to a customer who never wrote on this
+    inbox). It waits in no agent's queue: it is created resolved, and the customer's answer
+    starts the usual flow."""
+    if not contact.identities.filter(channel_kind=inbox.channel_kind).exists():
+        raise ServiceError(f"{contact} has no {inbox.get_channel_kind_display()} address.")
+    now = timezone.now()
+    conversation = Conversation.objects.create(inbox=inbox, contact=contact, status=Status.RESOLVED,
+                                               created_at=now, last_activity_at=now, resolved_at=now)
+    conversation = Conversation.objects.select_related("inbox", "contact", "assignee").get(pk=conversation.pk)
+    _broadcast_conversation(conversation, event="conversation.created")
+    return conversation
+
+
+@transaction.atomic
 def conversation_bot_miss(*, conversation: Conversation) -> int:
     """Count one question the bot did not understand; returns the new count."""
     Conversation.objects.filter(pk=conversation.pk).update(bot_misses=F("bot_misses") + 1)

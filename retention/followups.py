@@ -117,11 +117,17 @@ def preview(*, now: dt.datetime | None = None, rule: FollowUpRule | None = None)
             contact = due.contact
             conversation = services.followup_conversation(current, contact, due.context)
             text = services.followup_text(current, contact, due.context)
-            channel = conversation.inbox.channel_kind if conversation else ""
+            new_inbox = services.followup_new_conversation_inbox(current, contact) if conversation is None else None
+            channel = conversation.inbox.channel_kind if conversation else (new_inbox.channel_kind if new_inbox else "")
             if contact.opted_out:
                 outcome = "skip: opted out"
+            elif conversation is None and new_inbox is None:
+                outcome = "skip: no address on a preferred channel"
             elif conversation is None:
-                outcome = "skip: no conversation on a preferred channel"
+                template = current.template.get("name") if channel == "whatsapp" else ""
+                outcome = (f"start a conversation on {new_inbox.name}"
+                           + (f" with template {template}" if template else "")
+                           + (" — skip: WhatsApp needs a template to start" if channel == "whatsapp" and not template else ""))
             else:
                 config = services.settings_for(conversation.inbox)
                 morning = services.next_send_time(now, tz_name=conversation.inbox.timezone,

@@ -437,6 +437,19 @@ def followup_conversation(rule: FollowUpRule, contact: Contact, context: dict[st
     return None
 
 
+def followup_new_conversation_inbox(rule: FollowUpRule, contact: Contact) -> Inbox | None:
+    """For a customer who never talked to support (known from the shop's orders): the first
+    enabled inbox, on a preferred channel, where the contact has an address."""
+    kinds = rule.channel_preference or [ChannelKind.WHATSAPP, ChannelKind.EMAIL, ChannelKind.MESSENGER]
+    known = set(contact.identities.values_list("channel_kind", flat=True))
+    for kind in kinds:
+        if kind in known:
+            inbox = Inbox.objects.filter(channel_kind=kind, enabled=True).order_by("pk").first()
+            if inbox is not None:
+                return inbox
+    return None
+
+
 @transaction.atomic
 def followup_send(*, rule: FollowUpRule, contact: Contact, trigger_key: str, due_at: dt.datetime,
                   context: dict[str, Any] | None = None, now: dt.datetime | None = None) -> FollowUpSend | None:
@@ -465,7 +478,10 @@ def followup_send(*, rule: FollowUpRule, contact: Contact, trigger_key: str, due
         return _followup_finish(record, FollowUpSend.Status.SKIPPED, "rule switched off")
     conversation = followup_conversation(rule, contact, context)
     if conversation is None:
-        return _followup_finish(record, FollowUpSend.Status.SKIPPED, "no conversation on a preferred channel")
+        inbox = followup_new_conversation_inbox(rule, contact)
+        if inbox is None:
+            return _followup_finish(record, FollowUpSend.Status.SKIPPED, "no address on a preferred channel")
+        conversation = inbox_services.start_conversation(inbox=inbox, contact=contact)
     record.conversation = conversation
     config = settings_for(conversation.inbox)
     morning = next_send_time(now, tz_name=conversation.inbox.timezone, quiet_start=config.quiet_start,

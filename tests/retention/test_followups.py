@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from inbox import services as inbox_services
-from inbox.models import Contact
+from inbox.models import Contact, Conversation, Inbox
 from retention import followups, services
 from retention.models import FollowUpRule, FollowUpSend
 
@@ -154,12 +154,29 @@ def test_conversation_resolved_trigger_uses_that_conversation(conversation_facto
     assert FollowUpSend.objects.get().conversation_id == conversation.pk
 
 
-def test_no_conversation_on_the_preferred_channel_is_skipped_with_a_reason(conversation_factory, outbox):
+def test_no_address_on_the_preferred_channel_is_skipped_with_a_reason(conversation_factory, outbox):
     conversation = conversation_factory("webchat")
     delivered_order(conversation.contact)
     delivery_rule(channel_preference=["whatsapp"])
     assert followups.run_due(now=at("2030-01-08T12:00")) == {"skipped": 1}
-    assert FollowUpSend.objects.get().reason == "no conversation on a preferred channel"
+    assert FollowUpSend.objects.get().reason == "no address on a preferred channel"
+
+
+def test_customer_who_never_wrote_gets_a_new_conversation(outbox, django_capture_on_commit_callbacks):
+    """A customer known only from the shop's orders (e-mail identity from the order API)."""
+    email_inbox = Inbox.objects.create(name="Mail", channel_kind="email")
+    services.inbox_settings_update(inbox=email_inbox, **NO_QUIET)
+    contact, _ = services.customer_upsert(email="new.buyer@example.com", name="Nina Buyer")
+    delivered_order(contact)
+    delivery_rule(channel_preference=["email"])
+    rows = followups.preview(now=at("2030-01-08T12:00"))
+    assert [r.outcome for r in rows] == ["start a conversation on Mail"]
+    assert Conversation.objects.count() == 0  # the preview writes nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        assert followups.run_due(now=at("2030-01-08T12:00")) == {"sent": 1}
+    conversation = Conversation.objects.get()
+    assert conversation.contact == contact and conversation.status == "resolved"
+    assert outbox[-1].recipient_address == "new.buyer@example.com" and "D-1" in outbox[-1].text
 
 
 def test_preview_page_is_staff_only(client, conversation_factory):
