@@ -109,12 +109,20 @@ function currentPage() {
   return Number(document.getElementById("conversation-list")?.dataset.page || 1);
 }
 
+// Several events for one conversation often arrive together; each refresh is numbered so an
+// older answer never overwrites a newer one, and the DOM is only touched after the last await.
+const rowRequests = new Map();
+
 async function refreshRow(id) {
   const list = document.getElementById("conversation-list");
   if (!list) return;
+  const ticket = (rowRequests.get(id) || 0) + 1;
+  rowRequests.set(id, ticket);
   const params = new URLSearchParams(listQuery());
   if (openId) params.set("active", String(openId));
   const response = await fetch(`/conversations/${id}/row/?${params}`, { credentials: "same-origin" });
+  const html = response.ok && response.status !== 204 ? (await response.text()).trim() : "";
+  if (rowRequests.get(id) !== ticket) return; // a newer refresh of this row is under way
   setUnreadTotal(Number(response.headers.get("X-Unread-Total")));
   const existing = document.getElementById(`conv-${id}`);
   if (response.status === 204) {
@@ -124,7 +132,7 @@ async function refreshRow(id) {
   if (!response.ok) return;
   // The row is rendered by the server's auto-escaped template.
   const template = document.createElement("template");
-  template.innerHTML = (await response.text()).trim();
+  template.innerHTML = html;
   const row = template.content.firstElementChild;
   if (!row) return;
   const moved = !existing || existing.dataset.lastActivity !== row.dataset.lastActivity;

@@ -77,9 +77,9 @@ def test_customer_and_agent_chat_live(live_asgi_server, new_context):
     assert (conversation.status, conversation.assignee_id) == ("open", agent.pk)
 
     # It arrived live in the agent's list; she opens it and replies.
-    # ``.first``: the inbox list's live updates are the inbox page's business, not tested here.
-    row = agent_page.locator(f"#conv-{conversation_id}").first
+    row = agent_page.locator(f"#conv-{conversation_id}")
     expect(row).to_be_visible()
+    expect(row).to_have_count(1)
     row.click()
     expect(agent_page.get_by_text(QUESTION).first).to_be_visible()
     agent_page.locator("#composer-text").fill("Hi, I'm Ana! Which order is it about?")
