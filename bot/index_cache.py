@@ -8,6 +8,8 @@ message between them. Thread-safe: builds run under a lock, readers share built 
 
 from __future__ import annotations
 
+import gc
+
 import threading
 
 from django.db.models import Q
@@ -72,6 +74,10 @@ def get_index(inbox=None) -> MatcherIndex:
             for stale in [k for k in _shared if k[0] != version]:
                 del _shared[stale]
             _shared[shared_key] = index
+            # An index is many long-lived objects; frozen, the garbage collector's full passes
+            # stop walking them on every request (they caused the match latency's p99 tail).
+            gc.collect()
+            gc.freeze()
         # Built from rows read after the version: an edit committed in between bumps the
         # version again, so at worst the next lookup rebuilds once more.
         _cache[key] = (version, index)
