@@ -44,3 +44,26 @@ def next_opening(hours: dict | None, tz_name: str, now: dt.datetime) -> dt.datet
             if candidate > local:
                 return candidate
     return None
+
+
+def business_duration(hours: dict | None, tz_name: str, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+    """How much of ``[start, end)`` falls inside opening hours (all of it when no hours are set):
+    a reply at Monday 09:10 to a message of Friday 18:00 took 10 business minutes, not 63 hours."""
+    if end <= start:
+        return dt.timedelta(0)
+    if not hours:
+        return end - start
+    zone = _zone(tz_name)
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    total = dt.timedelta(0)
+    day = local_start.date()
+    last = min(local_end.date(), day + dt.timedelta(days=400))  # a bound for absurd spans
+    while day <= last:
+        for open_at, close_at in _ranges(hours, day.weekday()):
+            window_start = dt.datetime.combine(day, open_at, tzinfo=zone)
+            window_end = dt.datetime.combine(day, close_at, tzinfo=zone)
+            overlap = min(window_end, local_end) - max(window_start, local_start)
+            if overlap > dt.timedelta(0):
+                total += overlap
+        day += dt.timedelta(days=1)
+    return total

@@ -213,3 +213,28 @@ def test_outside_the_window_only_a_template_goes_out(post_webhook, inbox, fake_g
     assert body["type"] == "template" and body["template"]["name"] == "order_update"
     message.refresh_from_db()
     assert message.delivery_state == "sent"
+
+
+def test_ten_megabyte_body_is_refused_with_a_trace(post_webhook, inbox):
+    body = b'{"object": "whatsapp_business_account", "entry": [], "pad": "' + b"x" * (10 * 1024 * 1024) + b'"}'
+    response = post_webhook(inbox, body)
+    assert response.status_code == 413
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.REJECTED and "limit" in event.error
+    assert Message.objects.count() == 0
+
+
+def test_event_for_an_inbox_disabled_after_receipt_fails_visibly(post_webhook, inbox, client):
+    """Received while enabled, processed after the inbox was disabled: nothing is imported and
+    the stored event says why."""
+    from inbox.inbound import process_webhook_event
+    from tests.channels.conftest import sign
+
+    body = load_fixture("whatsapp/message__text.json")
+    client.post(f"/webhooks/whatsapp/{inbox.public_id}/", data=body, content_type="application/json",
+                HTTP_X_HUB_SIGNATURE_256=sign(body, "app-secret"))
+    inbox.enabled = False
+    inbox.save()
+    event = process_webhook_event(WebhookEvent.objects.get().pk)
+    assert event.status == WebhookEvent.Status.FAILED and "disabled" in event.error
+    assert Message.objects.count() == 0 and Conversation.objects.count() == 0

@@ -78,7 +78,10 @@ def test_report_numbers_on_a_known_dataset(dataset, agent):
     p = period(agent)
     assert reports.conversations_by_channel_day(p).rows == [["2030-01-01", "webchat", 2], ["2030-01-02", "whatsapp", 1]]
     assert reports.bot_share(p).rows == [[3, 1, 1, 33.3]]
-    assert reports.response_times(p).rows == [["first response", 2, 10.0, 30.0], ["resolution", 3, 60.0, 120.0]]
+    # No opening hours set: business time equals wall-clock time.
+    assert reports.response_times(p).rows == [
+        ["first response", 2, 10.0, 30.0], ["resolution", 3, 60.0, 120.0],
+        ["first response (business hours)", 2, 10.0, 30.0], ["resolution (business hours)", 3, 60.0, 120.0]]
     satisfaction = reports.satisfaction(p)
     assert satisfaction.rows == [[1, 0], [2, 0], [3, 1], [4, 0], [5, 1]]
     assert "average: 4.0" in satisfaction.note and "CSAT (4-5 stars): 50.0%" in satisfaction.note
@@ -109,7 +112,8 @@ def test_reports_page_and_csv(dataset, agent, client):
     assert csv_response["Content-Type"].startswith("text/csv")
     lines = csv_response.content.decode().splitlines()
     assert lines == ["metric,conversations,median minutes,90th percentile minutes",
-                     "first response,2,10.0,30.0", "resolution,3,60.0,120.0"]
+                     "first response,2,10.0,30.0", "resolution,3,60.0,120.0",
+                     "first response (business hours),2,10.0,30.0", "resolution (business hours),3,60.0,120.0"]
     assert client.get("/retention/reports/nope.csv").status_code == 404
     client.logout()
     assert client.get("/retention/reports/").status_code == 302
@@ -143,3 +147,17 @@ def test_panel_escapes_customer_text(dataset, agent, client):
     client.force_login(agent)
     html = client.get(f"/retention/contacts/{c1.contact_id}/panel/").content.decode()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+
+
+def test_business_hours_response_times_count_only_opening_hours(make_inbox, agent):
+    """Opening 10:30-18:00 on 2030-01-01 (a Tuesday): a conversation created at 10:00 and
+    answered at 10:40 waited 10 business minutes."""
+    web = make_inbox("webchat")
+    web.members.add(agent)
+    Inbox = type(web)
+    Inbox.objects.filter(pk=web.pk).update(business_hours={"1": [["10:30", "18:00"]]}, timezone="UTC")
+    conversation_at(web, "2030-01-01T10:00", agent=agent, first_response_min=40, resolved_min=90)
+    rows = {row[0]: row[1:] for row in reports.response_times(period(agent)).rows}
+    assert rows["first response"] == [1, 40.0, 40.0]
+    assert rows["first response (business hours)"] == [1, 10.0, 10.0]
+    assert rows["resolution (business hours)"] == [1, 60.0, 60.0]
