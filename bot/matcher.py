@@ -7,7 +7,9 @@ How a question is scored (each step kept because it helped in cross-validation o
 Banking77 train.csv; figures in bench/README.md):
 
 1. Text is folded and stemmed (``bot.text``); features are word stems, adjacent stem pairs
-   and character 3/4-grams of the content words (typos still share most n-grams).
+   and character 3/4-grams of the content words (typos still share most n-grams). A build
+   extracts them for all variants at once (``_sim_features``); a question goes through the
+   same function, so both sides always agree.
 2. Features are TF-IDF weighted (sublinear tf, IDF over answers, not variants, so a word
    shared by all variants of one answer is not penalised), L2-normalised per feature group.
 3. Sparse cosine against every variant and against each answer's centroid (sum of its
@@ -29,14 +31,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import re
-from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
 from rapidfuzz import fuzz
 
-from bot.text import STOPWORDS, fold, stem
+from bot.text import STOPWORDS, fold, fold_many, stem
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,37 +103,6 @@ def _char_grams(word: str, ns: tuple[int, ...]) -> tuple[str, ...]:
 _stem = functools.lru_cache(maxsize=65536)(stem)
 
 
-def _features(text: str, cfg: MatcherConfig) -> tuple[dict[str, float], str]:
-    """Feature weights (sublinear tf times group weight) of a text, and its normalised form."""
-    folded = fold(text).split()
-    raw_words = [w for w in folded if w not in STOPWORDS]
-    words = [s for s in (_stem(w) for w in raw_words) if s not in STOPWORDS]
-    if not words:
-        # Only stopwords ("how are you"): still compare what is there rather than nothing.
-        raw_words = folded
-        words = [_stem(w) for w in folded]
-    if not words:
-        return {}, ""
-    groups: list[tuple[float, Counter[str]]] = [(cfg.w_word, Counter("w:" + w for w in words))]
-    if cfg.w_bigram and len(words) > 1:
-        groups.append((cfg.w_bigram, Counter(f"b:{a}_{b}" for a, b in zip(words, words[1:]))))
-    if cfg.w_char:
-        grams: Counter[str] = Counter()
-        for w in raw_words:
-            grams.update(_char_grams(w, cfg.char_ngrams))
-        groups.append((cfg.w_char, grams))
-    feats: dict[str, float] = {}
-    for weight, counts in groups:
-        if weight <= 0:
-            continue
-        for key, tf in counts.items():
-            feats[key] = (1.0 + math.log(tf)) if tf > 1 else 1.0
-    return feats, " ".join(words)
-
-
-_GROUP_CODE = {"w": 0, "b": 1, "c": 2}
-
-
 def _normalise_rows(rows: np.ndarray, groups: np.ndarray, vals: np.ndarray, n_rows: int, gw: np.ndarray) -> np.ndarray:
     """Scale each (row, feature group) block to L2 norm sqrt(group weight), so a dot product
     is the group-weighted sum of per-group cosines."""
@@ -146,11 +115,12 @@ class _Inverted:
     """Column-major sparse matrix: for each feature, the rows holding it and their weights."""
 
     def __init__(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, n_features: int):
-        order = np.argsort(cols, kind="stable")
-        self.rows = rows[order].astype(np.int32)
-        self.vals = vals[order].astype(np.float32)
-        self.indptr = np.zeros(n_features + 1, dtype=np.int64)
-        np.cumsum(np.bincount(cols, minlength=n_features), out=self.indptr[1:])
+        from scipy import sparse
+
+        m = sparse.csc_matrix((vals, (rows, cols)), shape=(n_rows, n_features))
+        self.rows = m.indices.astype(np.int32)
+        self.vals = m.data.astype(np.float32)
+        self.indptr = m.indptr.astype(np.int64)
         self.n_rows = n_rows
 
     def dot(self, fids: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -166,9 +136,6 @@ class _Inverted:
 
 # --- discriminative model for small answer sets ---------------------------------------------
 
-_TOKEN = re.compile(r"\b\w\w+\b")
-
-
 @functools.lru_cache(maxsize=65536)
 def _wb_grams(word: str, lo: int, hi: int) -> tuple[str, ...]:
     """Character n-grams of `` word `` (padded with spaces, so word starts and ends count),
@@ -181,40 +148,6 @@ def _wb_grams(word: str, lo: int, hi: int) -> tuple[str, ...]:
             continue
         out.extend(w[i : i + n] for i in range(len(w) - n + 1))
     return tuple(out)
-
-
-def _clf_terms(text: str, cfg: "MatcherConfig") -> tuple[list[str], list[str]]:
-    """The classifier's two feature groups: stemmed word 1-2-grams (stopwords kept, since
-    "card not working" and "card working" differ by one) and char_wb n-grams of folded text."""
-    folded = fold(text)
-    stems = [_stem(w) for w in _TOKEN.findall(folded)]
-    words = stems + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
-    chars: list[str] = []
-    for w in folded.split():
-        chars.extend(_wb_grams(w, cfg.clf_char_lo, cfg.clf_char_hi))
-    return words, chars
-
-
-def _tfidf_rows(docs: list[tuple[list[str], list[str]]], vocab: dict[str, int], grow: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(rows, cols, sublinear tf, group) triplets of ``docs``; new terms join ``vocab`` if ``grow``."""
-    rows: list[int] = []
-    cols: list[int] = []
-    tfs: list[float] = []
-    grp: list[int] = []
-    for r, groups in enumerate(docs):
-        for g, terms in enumerate(groups):
-            for term, tf in Counter(terms).items():
-                key = (g, term)
-                fid = vocab.get(key)  # type: ignore[call-overload]
-                if fid is None:
-                    if not grow:
-                        continue
-                    fid = vocab[key] = len(vocab)  # type: ignore[index]
-                rows.append(r)
-                cols.append(fid)
-                tfs.append(1.0 + math.log(tf))
-                grp.append(g)
-    return (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), np.asarray(tfs), np.asarray(grp, dtype=np.int64))
 
 
 def _lbfgs(fun, x: np.ndarray, max_iter: int, m: int = 10, tol: float = 1e-5) -> tuple[np.ndarray, int]:
@@ -275,12 +208,13 @@ class _Classifier:
     answer set is small enough to fit in well under a second (``MatcherConfig.clf_max_*``).
     """
 
-    def __init__(self, docs: list[tuple[list[str], list[str]]], labels: np.ndarray, n_classes: int, cfg: "MatcherConfig"):
+    def __init__(self, texts: list[str], labels: np.ndarray, n_classes: int, cfg: "MatcherConfig"):
         from scipy import sparse
 
-        self.vocab: dict[tuple[int, str], int] = {}
-        r, c, tf, g = _tfidf_rows(docs, self.vocab, grow=True)
-        n, f = len(docs), len(self.vocab)
+        r, c, counts, names, groups = _clf_features(texts, cfg)
+        self.vocab: dict[tuple[int, str], int] = {(int(gr), nm): i for i, (gr, nm) in enumerate(zip(groups.tolist(), names))}
+        tf, g = 1.0 + np.log(counts), groups[c]
+        n, f = len(texts), len(self.vocab)
         df = np.bincount(c, minlength=f)
         self.idf = np.log((n + 1) / (df + 1.0)) + 1.0
         self.W: np.ndarray | None = None
@@ -324,11 +258,148 @@ class _Classifier:
         return v / np.sqrt(np.maximum(sq[key], 1e-30))
 
     def proba(self, text: str) -> np.ndarray:
-        _, c, tf, g = _tfidf_rows([_clf_terms(text, self.cfg)], self.vocab, grow=False)
+        _, lc, counts, names, groups = _clf_features([text], self.cfg)
+        c = np.fromiter((self.vocab.get(k, -1) for k in zip(groups[lc].tolist(), (names[i] for i in lc.tolist()))), dtype=np.int64, count=len(lc))
+        known = c >= 0
+        c, g, tf = c[known], groups[lc][known], 1.0 + np.log(counts[known])
         v = self._normalise(np.zeros(len(c), dtype=np.int64), g, tf * self.idf[c], 1)
         z = (v[:, None] * self.W[c]).sum(axis=0) + self.b if len(c) else self.b.astype(np.float64)
         z = np.exp(z - z.max())
         return z / z.sum()
+
+
+# --- feature extraction, many texts at once --------------------------------------------------
+#
+# Per-text Python loops made an index build cost ~0.1 ms per variant. Here each distinct word
+# is stemmed and cut into character n-grams once, and documents are assembled with numpy.
+
+
+class _Tokens:
+    """The folded words of many texts: ``tok`` (ids into ``words``) and ``doc`` per token."""
+
+    def __init__(self, texts: list[str]):
+        ids: dict[str, int] = {}
+        tok: list[int] = []
+        lens: list[int] = []
+        for folded in fold_many(texts):
+            ws = folded.split()
+            lens.append(len(ws))
+            tok.extend([ids.setdefault(w, len(ids)) for w in ws])
+        self.words = list(ids)
+        self.tok = np.asarray(tok, dtype=np.int64)
+        self.lens = np.asarray(lens, dtype=np.int64)
+        self.doc = np.repeat(np.arange(len(texts), dtype=np.int64), self.lens)
+        self.n_docs = len(texts)
+
+
+def _ids(names: Iterable[str]) -> tuple[np.ndarray, list[str]]:
+    """Ids of ``names`` (first occurrence order) and the distinct names."""
+    table: dict[str, int] = {}
+    ids = np.fromiter((table.setdefault(n, len(table)) for n in names), dtype=np.int64)
+    return ids, list(table)
+
+
+def _gather(flat: np.ndarray, starts: np.ndarray, items: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate ``flat[starts[i]:starts[i + 1]]`` for every ``i`` in ``items``, and repeat
+    ``owners`` (one per item) to match."""
+    n = starts[items + 1] - starts[items]
+    offs = np.repeat(starts[items] - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(int(n.sum()))
+    return flat[offs], np.repeat(owners, n)
+
+
+def _grams_of_words(words: list[str], grams) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Character n-grams of each distinct word: flat ids, per-word starts, distinct names."""
+    per_word = [grams(w) for w in words]
+    ids, names = _ids(g for gs in per_word for g in gs)
+    starts = np.zeros(len(words) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter((len(gs) for gs in per_word), dtype=np.int64, count=len(words)), out=starts[1:])
+    return ids, starts, names
+
+
+def _assemble(n_docs: int, parts: list[tuple[np.ndarray, np.ndarray, list[str], int]]):
+    """Count (document, feature) pairs of several feature groups.
+
+    ``parts``: (doc of each occurrence, local feature id, local names, group code). Returns
+    rows, cols, counts, names (one per col) and the group of each col; cols are dense and
+    cover only features that occur.
+    """
+    from scipy import sparse
+
+    docs, cols, names, groups = [], [], [], []
+    offset = 0
+    for d, ids, local_names, g in parts:
+        docs.append(d)
+        cols.append(ids + offset)
+        names.extend(local_names)
+        groups.append(np.full(len(local_names), g, dtype=np.int64))
+        offset += len(local_names)
+    d = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
+    c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    grp = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
+    used = np.bincount(c, minlength=offset) > 0
+    remap = np.cumsum(used) - 1
+    m = sparse.csr_matrix((np.ones(len(c)), (d, remap[c])), shape=(n_docs, int(used.sum())))
+    m.sum_duplicates()
+    rows = np.repeat(np.arange(n_docs, dtype=np.int64), np.diff(m.indptr))
+    keep = np.flatnonzero(used)
+    return rows, m.indices.astype(np.int64), m.data, [names[i] for i in keep], grp[keep]
+
+
+def _sim_features(texts: list[str], cfg: "MatcherConfig"):
+    """The similarity model's features of ``texts`` (see ``_features`` for one text).
+
+    Returns rows, cols, counts, names, groups (as ``_assemble``) and each text's normalised
+    form (its content stems joined by spaces; "" for a text with no words).
+    """
+    t = _Tokens(texts)
+    words = t.words
+    stems = [_stem(w) for w in words]
+    raw_stop = np.fromiter((w in STOPWORDS for w in words), dtype=bool, count=len(words))
+    stem_stop = np.fromiter((s in STOPWORDS for s in stems), dtype=bool, count=len(words))
+    keep_raw = ~raw_stop[t.tok]
+    keep_word = keep_raw & ~stem_stop[t.tok]
+    # A text of stopwords only ("how are you") keeps all its words rather than nothing.
+    fallback = (np.bincount(t.doc[keep_word], minlength=t.n_docs) == 0)[t.doc]
+    keep_raw |= fallback
+    keep_word |= fallback
+    stem_id, stem_names = _ids(stems)
+    wd, ws = t.doc[keep_word], stem_id[t.tok[keep_word]]
+    parts = [(wd, ws, ["w:" + s for s in stem_names], 0)]
+    if cfg.w_bigram:
+        same = wd[1:] == wd[:-1]
+        a, b = ws[:-1][same], ws[1:][same]
+        pair_id, pairs = np.unique(a * len(stem_names) + b, return_inverse=True)
+        k = len(stem_names)
+        parts.append((wd[1:][same], pairs.reshape(-1), [f"b:{stem_names[p // k]}_{stem_names[p % k]}" for p in pair_id.tolist()], 1))
+    if cfg.w_char:
+        flat, starts, gram_names = _grams_of_words(words, lambda w: _char_grams(w, cfg.char_ngrams))
+        gids, gdocs = _gather(flat, starts, t.tok[keep_raw], t.doc[keep_raw])
+        parts.append((gdocs, gids, gram_names, 2))
+    kept = [stems[i] for i in t.tok[keep_word].tolist()]
+    ends = np.cumsum(np.bincount(wd, minlength=t.n_docs)).tolist()
+    norms = [" ".join(kept[s:e]) for s, e in zip([0] + ends[:-1], ends)]
+    return (*_assemble(t.n_docs, parts), norms)
+
+
+def _clf_features(texts: list[str], cfg: "MatcherConfig"):
+    """The classifier's features of ``texts`` as ``_assemble`` returns them: group 0 holds
+    stemmed word 1-2-grams of words of 2+ letters (stopwords kept, since "card not working"
+    and "card working" differ by one), group 1 char_wb n-grams of every folded word."""
+    t = _Tokens(texts)
+    stem_id, stem_names = _ids(_stem(w) for w in t.words)
+    long = np.fromiter((len(w) > 1 for w in t.words), dtype=bool, count=len(t.words))[t.tok]
+    wd, ws = t.doc[long], stem_id[t.tok[long]]
+    same = wd[1:] == wd[:-1]
+    k = len(stem_names)
+    pair_id, pairs = np.unique(ws[:-1][same] * k + ws[1:][same], return_inverse=True)
+    names = stem_names + [f"{stem_names[p // k]} {stem_names[p % k]}" for p in pair_id.tolist()]
+    flat, starts, gram_names = _grams_of_words(t.words, lambda w: _wb_grams(w, cfg.clf_char_lo, cfg.clf_char_hi))
+    gids, gdocs = _gather(flat, starts, t.tok, t.doc)
+    parts = [
+        (np.concatenate([wd, wd[1:][same]]), np.concatenate([ws, pairs.reshape(-1) + k]), names, 0),
+        (gdocs, gids, gram_names, 1),
+    ]
+    return _assemble(t.n_docs, parts)
 
 
 class MatcherIndex:
@@ -363,43 +434,41 @@ class MatcherIndex:
         self = cls()
         cfg = self.cfg = config or DEFAULT_CONFIG
         self.gw = np.array([cfg.w_word, cfg.w_bigram, cfg.w_char], dtype=np.float64)
-        by_answer: dict[int | str, list[tuple[str, dict[str, float], str]]] = {}
-        for entry in entries:
-            feats, norm = _features(entry.text, cfg)
-            if feats:  # a variant with no words cannot match anything
-                by_answer.setdefault(entry.answer_id, []).append((entry.text, feats, norm))
-        if not by_answer:
+        entries = list(entries)
+        if not entries:
             return self
-        vocab = self.vocab
-        rows: list[int] = []
-        cols: list[int] = []
-        vals: list[float] = []
-        starts = [0]
-        for answer_id, variants in by_answer.items():
-            self.answer_ids.append(answer_id)
-            for text, feats, norm in variants:
-                r = len(self.variant_text)
-                self.variant_text.append(text)
-                self.variant_norm.append(norm)
-                for key, v in feats.items():
-                    fid = vocab.get(key)
-                    if fid is None:
-                        fid = vocab[key] = len(vocab)
-                    rows.append(r)
-                    cols.append(fid)
-                    vals.append(v)
-            starts.append(len(self.variant_text))
-        self.answer_start = np.asarray(starts, dtype=np.int64)
-        n_var, n_ans, n_feat = len(self.variant_text), len(self.answer_ids), len(vocab)
-        self.group_of = np.fromiter((_GROUP_CODE[k[0]] for k in vocab), dtype=np.int64, count=n_feat)
-        r_a = np.asarray(rows, dtype=np.int64)
-        c_a = np.asarray(cols, dtype=np.int64)
-        v_a = np.asarray(vals, dtype=np.float64)
+        r_a, c_a, counts, names, groups, norms = _sim_features([e.text for e in entries], cfg)
+        # A variant with no words cannot match anything. Answers keep first-seen order and
+        # their variants entry order.
+        has_words = np.bincount(r_a, minlength=len(entries)) > 0
+        kept = np.flatnonzero(has_words)
+        if not len(kept):
+            return self
+        answer_pos: dict[int | str, int] = {}
+        for i in kept.tolist():
+            answer_pos.setdefault(entries[i].answer_id, len(answer_pos))
+        self.answer_ids = list(answer_pos)
+        of_entry = np.fromiter((answer_pos[entries[i].answer_id] for i in kept.tolist()), dtype=np.int64, count=len(kept))
+        order = kept[np.argsort(of_entry, kind="stable")]
+        new_row = np.full(len(entries), -1, dtype=np.int64)
+        new_row[order] = np.arange(len(order))
+        self.variant_text = [entries[i].text for i in order.tolist()]
+        self.variant_norm = [norms[i] for i in order.tolist()]
+        n_var, n_ans, n_feat = len(order), len(self.answer_ids), len(names)
+        self.answer_start = np.zeros(n_ans + 1, dtype=np.int64)
+        np.cumsum(np.bincount(of_entry, minlength=n_ans), out=self.answer_start[1:])
+        self.vocab = dict(zip(names, range(n_feat)))
+        self.group_of = groups
+        r_a = new_row[r_a]
+        v_a = 1.0 + np.log(counts)
         variant_answer = np.repeat(np.arange(n_ans), np.diff(self.answer_start))
         # Document frequency over answers (or variants): see the module docstring.
+        from scipy import sparse
+
+        by_answer = sparse.csr_matrix((np.ones(n_var), (variant_answer, np.arange(n_var))), shape=(n_ans, n_var))
         if cfg.idf_by_answer:
-            pairs = np.unique(variant_answer[r_a] * n_feat + c_a)
-            df = np.bincount(pairs % n_feat, minlength=n_feat)
+            presence = sparse.csr_matrix((np.ones(len(r_a)), (r_a, c_a)), shape=(n_var, n_feat))
+            df = np.diff((by_answer @ presence).tocsc().indptr)
             n_docs = n_ans
         else:
             df = np.bincount(c_a, minlength=n_feat)
@@ -408,35 +477,28 @@ class MatcherIndex:
         v_a = _normalise_rows(r_a, self.group_of[c_a], v_a * self.idf[c_a], n_var, self.gw)
         self.variants = _Inverted(r_a, c_a, v_a, n_var, n_feat)
         # Centroid of each answer: the sum of its (normalised) variant vectors, renormalised.
-        key, inv = np.unique(variant_answer[r_a] * n_feat + c_a, return_inverse=True)
-        cv = np.bincount(inv, weights=v_a)
-        ca, cc = key // n_feat, key % n_feat
+        cent = (by_answer @ sparse.csr_matrix((v_a, (r_a, c_a)), shape=(n_var, n_feat))).tocoo()
+        ca, cc, cv = cent.row.astype(np.int64), cent.col.astype(np.int64), cent.data
         cv = _normalise_rows(ca, self.group_of[cc], cv, n_ans, self.gw)
         self.centroids = _Inverted(ca, cc, cv, n_ans, n_feat)
         if cfg.use_classifier and n_ans > 1 and n_var <= cfg.clf_max_variants:
-            docs = [_clf_terms(t, cfg) for t in self.variant_text]
-            clf = _Classifier(docs, variant_answer, n_ans, cfg)
+            clf = _Classifier(self.variant_text, variant_answer, n_ans, cfg)
             if clf.W is not None:
                 self.classifier = clf
                 self.calibration = CALIB_CLF
         return self
 
     def _query_vector(self, text: str) -> tuple[np.ndarray, np.ndarray, str]:
-        feats, norm = _features(text, self.cfg)
-        if not feats or not self.vocab:
+        _, lc, counts, names, groups, norms = _sim_features([text], self.cfg)
+        norm = norms[0]
+        if not len(lc) or not self.vocab:
             return np.zeros(0, dtype=np.int64), np.zeros(0), norm
+        f = np.fromiter((self.vocab.get(names[i], -1) for i in lc.tolist()), dtype=np.int64, count=len(lc))
         # Unseen features count in the norm (with the largest IDF) so a question made of
         # words no answer uses gets a low score instead of a perfect partial match.
-        unseen_idf = float(self.idf.max())
-        fids, groups, vals = [], [], []
-        for key, v in feats.items():
-            fid = self.vocab.get(key, -1)
-            fids.append(fid)
-            groups.append(_GROUP_CODE[key[0]])
-            vals.append(v * (self.idf[fid] if fid >= 0 else unseen_idf))
-        f = np.asarray(fids, dtype=np.int64)
-        g = np.asarray(groups, dtype=np.int64)
-        v = _normalise_rows(np.zeros(len(f), dtype=np.int64), g, np.asarray(vals), 1, self.gw)
+        idf = np.where(f >= 0, self.idf[np.maximum(f, 0)], float(self.idf.max()))
+        g = groups[lc]
+        v = _normalise_rows(np.zeros(len(f), dtype=np.int64), g, (1.0 + np.log(counts)) * idf, 1, self.gw)
         known = f >= 0
         return f[known], v[known], norm
 

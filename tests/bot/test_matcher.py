@@ -191,3 +191,59 @@ def test_off_topic_questions_stay_below_the_answer_threshold():
     for text in OFF_TOPIC:
         cands = idx.match(text)
         assert not cands or cands[0].confidence < DEFAULT_THRESHOLDS.answer, text
+
+
+# --- batch feature extraction ----------------------------------------------------------------
+
+_batch_texts = st.lists(
+    st.one_of(
+        st.text(max_size=60),
+        st.lists(st.sampled_from(["the", "my", "card", "cards", "a", "how", "are", "you", "ábc", "x", "lost", "\n", "olaaa"]), max_size=8).map(" ".join),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_batch_texts)
+def test_fold_many_equals_fold(texts):
+    from bot.text import fold_many
+
+    assert fold_many(texts) == [fold(t) for t in texts]
+    assert fold_many(["a " * 1000]) == [fold("a " * 1000)]  # the word cap applies in batches too
+
+
+def _per_text(result, n_docs, with_norms):
+    rows, cols, counts, names, groups = result[:5]
+    out = [dict() for _ in range(n_docs)]
+    for r, c, v in zip(rows.tolist(), cols.tolist(), counts.tolist()):
+        out[r][(int(groups[c]), names[c])] = v
+    return (out, result[5]) if with_norms else (out, None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_batch_texts)
+def test_batch_features_equal_one_text_at_a_time(texts):
+    """A build extracts every variant's features in one batch and a question alone; the two
+    must agree, or the index and its questions would speak different vocabularies."""
+    from bot.matcher import DEFAULT_CONFIG, _clf_features, _sim_features
+
+    for fn, norms in ((_sim_features, True), (_clf_features, False)):
+        batch, batch_norms = _per_text(fn(texts, DEFAULT_CONFIG), len(texts), norms)
+        for i, t in enumerate(texts):
+            alone, alone_norms = _per_text(fn([t], DEFAULT_CONFIG), 1, norms)
+            assert batch[i] == alone[0]
+            if norms:
+                assert batch_norms[i] == alone_norms[0]
+                assert batch_norms[i] == normalize(t) or not normalize(t)  # "" falls back to all words
+
+
+def test_sim_features_of_a_known_text():
+    from bot.matcher import DEFAULT_CONFIG, _sim_features
+
+    rows, cols, counts, names, groups, norms = _sim_features(["My card card got lost", "the my of"], DEFAULT_CONFIG)
+    first = {names[c]: v for r, c, v in zip(rows, cols, counts) if r == 0}
+    assert first["w:card"] == 2 and first["w:lost"] == 1 and "w:my" not in first
+    assert first["b:card_card"] == 1 and first["b:card_lost"] == 1
+    assert first["c: ca"] == 2 and first["c:ost "] == 1
+    assert norms == ["card card lost", "the my of"]  # stopwords only: all words kept
