@@ -1,9 +1,9 @@
 """Time every retention report on a year of synthetic data.
 
-    DJANGO_SETTINGS_MODULE=tests.retention.settings DEBUG=1 DATA_DIR=/tmp/reports-bench \
-        .venv/bin/python bench/reports_bench.py [--conversations 50000]
+    .venv/bin/python bench/reports_bench.py [--conversations 50000]
 
-Builds a throwaway database in DATA_DIR (bulk inserts: this is a benchmark fixture, not app
+Builds a throwaway database in DATA_DIR (default: a temporary folder, never the app's own var/;
+bulk inserts: this is a benchmark fixture, not app
 code, so it bypasses the services for speed), then runs each report over the whole year and
 over one month, and prints the timings.
 """
@@ -20,7 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.retention.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DATA_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "reports-bench"))
 os.environ.setdefault("DEBUG", "1")
 
 import django  # noqa: E402
@@ -43,7 +44,10 @@ def build(n: int, seed: int = 7) -> object:
         return user_model.objects.get(username="bench-admin")
     admin = user_model.objects.create_superuser("bench-admin", password="x")
     agents = [user_model.objects.create_user(f"agent{i}", password="x") for i in range(8)]
-    inboxes = [Inbox.objects.create(name=kind, channel_kind=kind) for kind in ("webchat", "whatsapp", "messenger", "email")]
+    # Two inboxes with opening hours, so business-hours times are measured for real.
+    weekdays = {str(day): [["09:00", "18:00"]] for day in range(5)}
+    inboxes = [Inbox.objects.create(name=kind, channel_kind=kind, business_hours=weekdays if kind in ("webchat", "email") else {},
+                                    timezone="America/Sao_Paulo") for kind in ("webchat", "whatsapp", "messenger", "email")]
     start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
     contacts = Contact.objects.bulk_create([Contact(name=f"C{i}", email=f"c{i}@example.com") for i in range(n // 2)])
     conversations, orders = [], []
