@@ -60,6 +60,7 @@ def message_payload(message: Message, *, for_customer: bool = False) -> dict[str
         "quick_replies": message.metadata.get("quick_replies", []),
         "reactions": message.metadata.get("reactions", {}),
         "delivery_state": message.delivery_state,
+        "reply_to": {"id": message.reply_to_id, "text": message.reply_to.text} if message.reply_to_id else None,
     }
     if not for_customer:
         data.update({

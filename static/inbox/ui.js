@@ -99,7 +99,15 @@ export function renderMessage(p) {
   meta.append(el("span", "msg-author", author));
   if (p.is_private_note) meta.append(el("span", "note-tag", "Private note"));
   bubble.append(meta);
+  if (p.reply_to) bubble.append(el("div", "msg-replyto", `↩ ${p.reply_to.text.slice(0, 90)}`));
   if (p.text) bubble.append(el("div", "msg-text", p.text));
+  const fullText = p.metadata && p.metadata.full_text;
+  if (fullText && fullText !== p.text) {
+    // E-mail: only the new text shows; the quoted history is one click away.
+    const details = el("details", "msg-quoted");
+    details.append(el("summary", "", "Show quoted text"), el("div", "msg-text", fullText));
+    bubble.append(details);
+  }
   if (p.metadata && p.metadata.unsupported) bubble.append(el("div", "msg-text muted", "(This message type cannot be shown here.)"));
   for (const a of p.attachments || []) {
     if (a.url && (a.kind === "image" || a.kind === "sticker")) {
@@ -120,6 +128,13 @@ export function renderMessage(p) {
     } else {
       bubble.append(el("span", "att-file muted", `${a.filename || a.kind} — ${a.status}`));
     }
+  }
+  const reactions = Object.values((p.metadata && p.metadata.reactions) || p.reactions || {});
+  if (reactions.length) {
+    const row = el("div", "msg-reactions");
+    row.dataset.role = "reactions";
+    for (const emoji of reactions) row.append(el("span", "", emoji));
+    bubble.append(row);
   }
   const foot = el("div", "msg-foot");
   const time = el("time", "", formatTime(p.created_at));

@@ -33,7 +33,6 @@ def inbox_test_setup(settings, tmp_path):
         "whatsapp": "tests.inbox.conftest.WindowedLocmemAdapter",
     }
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     previous = HUEY.immediate
     HUEY.immediate = True
     locmem.reset()
