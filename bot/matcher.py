@@ -71,12 +71,18 @@ class MatcherConfig:
     soft_temp: float = 0.0  # >0: answer's variant score = soft maximum (log-sum-exp) at this temperature
     fuzz_scorer: str = "token_sort_ratio"
     # Logistic-regression classifier (``_Classifier``), used for answer sets with at most
-    # ``clf_max_variants`` variants and ``clf_max_weights`` weights (features x answers).
+    # ``clf_max_variants`` variants, ``clf_max_weights`` weights (features x answers) and
+    # ``clf_max_work`` multiply-adds per pass (variants x rank x answers): the budget that keeps
+    # a build under about half a second on one core (bench/README.md, round 3).
     use_classifier: bool = True
-    clf_max_variants: int = 2000
+    clf_max_variants: int = 1200
+    clf_max_work: int = 40_000_000
     clf_max_weights: int = 8_000_000
     clf_c: float = 10.0
     clf_iters: int = 300
+    clf_tol: float = 1e-3  # L-BFGS stops when the largest gradient entry fell by this factor
+    clf_ftol: float = 1e-5  # ... or an iteration gained less than this share of the loss
+    clf_rank: int = 256  # directions of the variants' span kept (top eigenvectors of the Gram matrix)
     clf_char_lo: int = 2
     clf_char_hi: int = 5
     clf_weight: float = 0.5  # final = clf_weight * probability + (1 - clf_weight) * similarity
@@ -150,10 +156,12 @@ def _wb_grams(word: str, lo: int, hi: int) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _lbfgs(fun, x: np.ndarray, max_iter: int, m: int = 10, tol: float = 1e-5) -> tuple[np.ndarray, int]:
+def _lbfgs(fun, x: np.ndarray, max_iter: int, m: int = 10, tol: float = 1e-5, ftol: float = 1e-7) -> tuple[np.ndarray, int]:
     """Minimise a smooth convex ``fun`` (returning value and gradient) by L-BFGS with
     backtracking; small and dependency-free (scipy's L-BFGS-B spends most of its time in
-    bound handling this problem does not need)."""
+    bound handling this problem does not need). Stops when the largest gradient entry fell
+    by ``tol`` or an iteration gained less than ``ftol`` of the value (float32 products make
+    the last digits noise)."""
     f, g = fun(x)
     s_hist: list[np.ndarray] = []
     y_hist: list[np.ndarray] = []
@@ -194,10 +202,27 @@ def _lbfgs(fun, x: np.ndarray, max_iter: int, m: int = 10, tol: float = 1e-5) ->
             if len(s_hist) > m:
                 s_hist.pop(0)
                 y_hist.pop(0)
+        gained = f - f_new
         x, f, g = x_new, f_new, g_new
-        if float(np.abs(g).max()) <= tol * g0:
+        if float(np.abs(g).max()) <= tol * g0 or gained <= ftol * abs(f):
             break
     return x, it
+
+
+def _top_eig(K: np.ndarray, rank: int, power: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues and orthonormal Ritz vectors of the ``rank`` largest eigenpairs of the
+    symmetric PSD ``K`` (all of them when ``rank`` is close to the size). Deterministic."""
+    n = K.shape[0]
+    if rank >= n * 0.7:
+        lam, U = np.linalg.eigh(K)
+        return lam[::-1][:rank], U[:, ::-1][:, :rank]
+    K = K.astype(np.float32)  # the subspace needs no more; halves the n^2 x rank products
+    Q = K @ np.random.default_rng(0).standard_normal((n, min(n, rank + 16)), dtype=np.float32)
+    for _ in range(power):
+        Q = K @ np.linalg.qr(Q)[0]
+    Q = np.linalg.qr(Q)[0]
+    lam, V = np.linalg.eigh((Q.T @ (K @ Q)).astype(np.float64))
+    return lam[::-1][:rank], (Q.astype(np.float64) @ V)[:, ::-1][:, :rank]
 
 
 class _Classifier:
@@ -227,25 +252,30 @@ class _Classifier:
         # With K = X @ X.T = U diag(lam) U.T, the coordinates B = sqrt(lam) U.T A turn the
         # problem into a small dense logistic regression on R = U sqrt(lam) (n x rank), as
         # well conditioned as the original, with n x answers unknowns instead of features x answers.
-        lam, U = np.linalg.eigh((X @ X.T).toarray())
-        keep = lam > 1e-8 * max(float(lam[-1]), 1e-12)
+        # Only the top ``clf_rank`` directions are kept (found by randomized subspace
+        # iteration, n^2 x rank instead of n^3): U are Ritz vectors, so U.T K U = diag(lam)
+        # exactly, the regulariser stays ||B||^2, and R = K U / sqrt(lam) gives the exact
+        # training logits of W = X.T U B / sqrt(lam).
+        K = (X @ X.T).toarray()
+        lam, U = _top_eig(K, cfg.clf_rank)
+        keep = lam > 1e-8 * max(float(lam.max(initial=0.0)), 1e-12)
         lam, U = lam[keep], U[:, keep]
-        R = U * np.sqrt(lam)
+        R = ((K @ U) / np.sqrt(lam)).astype(np.float32)
         rank = R.shape[1]
         C = cfg.clf_c
         rows = np.arange(n)
 
         def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
             B = w[: rank * n_classes].reshape(rank, n_classes)
-            Z = R @ B + w[rank * n_classes :]
+            Z = (R @ B.astype(np.float32)).astype(np.float64) + w[rank * n_classes :]
             Z -= Z.max(axis=1, keepdims=True)
             lse = np.log(np.exp(Z).sum(axis=1))
             P = np.exp(Z - lse[:, None])
             nll = float((lse - Z[rows, labels]).sum())
             D = C * (P - Y)
-            return C * nll + 0.5 * float((B * B).sum()), np.concatenate([(R.T @ D + B).ravel(), D.sum(axis=0)])
+            return C * nll + 0.5 * float((B * B).sum()), np.concatenate([(R.T @ D.astype(np.float32) + B).ravel(), D.sum(axis=0)])
 
-        w, self.iterations = _lbfgs(loss, np.zeros(rank * n_classes + n_classes), cfg.clf_iters)
+        w, self.iterations = _lbfgs(loss, np.zeros(rank * n_classes + n_classes), cfg.clf_iters, tol=cfg.clf_tol, ftol=cfg.clf_ftol)
         A = U @ (w[: rank * n_classes].reshape(rank, n_classes) / np.sqrt(lam)[:, None])
         self.W = np.asarray(X.T @ A, dtype=np.float32)
         self.b = w[rank * n_classes :].astype(np.float32)
@@ -481,7 +511,7 @@ class MatcherIndex:
         ca, cc, cv = cent.row.astype(np.int64), cent.col.astype(np.int64), cent.data
         cv = _normalise_rows(ca, self.group_of[cc], cv, n_ans, self.gw)
         self.centroids = _Inverted(ca, cc, cv, n_ans, n_feat)
-        if cfg.use_classifier and n_ans > 1 and n_var <= cfg.clf_max_variants:
+        if cfg.use_classifier and n_ans > 1 and n_var <= cfg.clf_max_variants and n_var * min(n_var, cfg.clf_rank) * n_ans <= cfg.clf_max_work:
             clf = _Classifier(self.variant_text, variant_answer, n_ans, cfg)
             if clf.W is not None:
                 self.classifier = clf

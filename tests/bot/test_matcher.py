@@ -168,8 +168,24 @@ def test_small_answer_sets_use_the_classifier_and_large_ones_do_not():
     assert index().classifier is not None
     plain = MatcherIndex.build(ANSWERS, dataclasses.replace(DEFAULT_CONFIG, clf_max_variants=5))
     assert plain.classifier is None
+    # The work budget (variants x rank x answers) also turns it off.
+    assert MatcherIndex.build(ANSWERS, dataclasses.replace(DEFAULT_CONFIG, clf_max_work=12 * 12 * 4 - 1)).classifier is None
+    assert MatcherIndex.build(ANSWERS, dataclasses.replace(DEFAULT_CONFIG, clf_max_work=12 * 12 * 4)).classifier is not None
     # Both modes rank the obvious question the same way.
     assert plain.match("nao recebi meu pedido")[0].answer_id == index().match("nao recebi meu pedido")[0].answer_id == 1
+
+
+def test_truncated_rank_classifier_still_separates_answers():
+    """With fewer kept directions than variants (randomized subspace iteration), the
+    classifier still ranks the obvious questions right."""
+    import dataclasses
+
+    from bot.matcher import DEFAULT_CONFIG
+
+    idx = MatcherIndex.build(ANSWERS, dataclasses.replace(DEFAULT_CONFIG, clf_rank=6, clf_weight=1.0))
+    assert idx.classifier is not None and idx.classifier.W.shape[1] == 4
+    assert idx.match("nao recebi meu pedido")[0].answer_id == 1
+    assert idx.match("how do i reset my password")[0].answer_id == 2
 
 
 def test_classifier_learns_the_word_that_separates_two_answers():
