@@ -366,6 +366,9 @@ def _assemble(n_docs: int, parts: list[tuple[np.ndarray, np.ndarray, list[str], 
     d = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
     c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
     grp = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
+    if n_docs == 1:  # a question: np.unique on a few hundred ids beats building a matrix
+        keep, counts = np.unique(c, return_counts=True)
+        return np.zeros(len(keep), dtype=np.int64), np.arange(len(keep)), counts.astype(np.float64), [names[i] for i in keep.tolist()], grp[keep]
     used = np.bincount(c, minlength=offset) > 0
     remap = np.cumsum(used) - 1
     m = sparse.csr_matrix((np.ones(len(c)), (d, remap[c])), shape=(n_docs, int(used.sum())))
