@@ -34,7 +34,7 @@ import math
 from collections.abc import Iterable
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot.text import STOPWORDS, fold, fold_many, stem
 
@@ -70,6 +70,8 @@ class MatcherConfig:
     idf_by_answer: bool = True
     soft_temp: float = 0.0  # >0: answer's variant score = soft maximum (log-sum-exp) at this temperature
     fuzz_scorer: str = "token_sort_ratio"
+    spell_score: float = 0.0  # >0: correct unknown question words to the closest known one at this rapidfuzz ratio
+    spell_max_words: int = 3
     # Logistic-regression classifier (``_Classifier``), used for answer sets with at most
     # ``clf_max_variants`` variants, ``clf_max_weights`` weights (features x answers) and
     # ``clf_max_work`` multiply-adds per pass (variants x rank x answers): the budget that keeps
@@ -411,7 +413,7 @@ def _sim_features(texts: list[str], cfg: "MatcherConfig"):
     kept = [stems[i] for i in t.tok[keep_word].tolist()]
     ends = np.cumsum(np.bincount(wd, minlength=t.n_docs)).tolist()
     norms = [" ".join(kept[s:e]) for s, e in zip([0] + ends[:-1], ends)]
-    return (*_assemble(t.n_docs, parts), norms)
+    return (*_assemble(t.n_docs, parts), norms, words)
 
 
 def _clf_features(texts: list[str], cfg: "MatcherConfig"):
@@ -455,6 +457,8 @@ class MatcherIndex:
         self.variants: _Inverted | None = None
         self.centroids: _Inverted | None = None
         self.classifier: _Classifier | None = None
+        self.known_words: list[str] = []  # folded words of the variants, for spelling correction
+        self.known_stems: frozenset[str] = frozenset()
         self.calibration: tuple[float, ...] = CALIB_SIM
 
     @property
@@ -470,7 +474,7 @@ class MatcherIndex:
         entries = list(entries)
         if not entries:
             return self
-        r_a, c_a, counts, names, groups, norms = _sim_features([e.text for e in entries], cfg)
+        r_a, c_a, counts, names, groups, norms, words = _sim_features([e.text for e in entries], cfg)
         # A variant with no words cannot match anything. Answers keep first-seen order and
         # their variants entry order.
         has_words = np.bincount(r_a, minlength=len(entries)) > 0
@@ -491,6 +495,8 @@ class MatcherIndex:
         self.answer_start = np.zeros(n_ans + 1, dtype=np.int64)
         np.cumsum(np.bincount(of_entry, minlength=n_ans), out=self.answer_start[1:])
         self.vocab = dict(zip(names, range(n_feat)))
+        self.known_words = sorted(w for w in words if len(w) >= 3 and w.isalpha())
+        self.known_stems = frozenset(_stem(w) for w in words)
         self.group_of = groups
         r_a = new_row[r_a]
         v_a = 1.0 + np.log(counts)
@@ -522,7 +528,7 @@ class MatcherIndex:
         return self
 
     def _query_vector(self, text: str) -> tuple[np.ndarray, np.ndarray, str]:
-        _, lc, counts, names, groups, norms = _sim_features([text], self.cfg)
+        _, lc, counts, names, groups, norms, _ = _sim_features([text], self.cfg)
         norm = norms[0]
         if not len(lc) or not self.vocab:
             return np.zeros(0, dtype=np.int64), np.zeros(0), norm
@@ -566,12 +572,34 @@ class MatcherIndex:
             out.append(Candidate(self.answer_ids[a], conf, round(s, 6), self.variant_text[var]))
         return out
 
+    def correct_spelling(self, text: str) -> str:
+        """``text`` folded, with up to ``spell_max_words`` words the answers never use replaced
+        by the closest word they do use (rapidfuzz ratio >= ``spell_score``); ``text`` itself
+        when nothing changed. Customers' typos ("recieve", "transfre") otherwise lose the word
+        and bigram features, keeping only shared character n-grams."""
+        cfg = self.cfg
+        if not cfg.spell_score or not self.known_words:
+            return text
+        words = fold(text).split()
+        budget, changed = cfg.spell_max_words, False
+        for i, w in enumerate(words):
+            if budget <= 0:
+                break
+            if len(w) < 4 or not w.isalpha() or w in STOPWORDS or _stem(w) in self.known_stems:
+                continue
+            budget -= 1
+            hit = process.extractOne(w, self.known_words, scorer=fuzz.ratio, score_cutoff=cfg.spell_score)
+            if hit is not None:
+                words[i], changed = hit[0], True
+        return " ".join(words) if changed else text
+
     def ranked(self, text: str, limit: int = 5) -> tuple[list[tuple[float, int, int]], float]:
         """(score, answer position, best variant) of the short list, best first, and the
         question's best plain similarity to any answer (how on-topic it is at all, an input of
         the calibration: the classifier's probabilities are high even for unrelated text)."""
         if limit <= 0 or not self.answer_ids:
             return [], 0.0
+        text = self.correct_spelling(text)
         lex, vs, norm = self.raw_scores(text)
         if not norm or not np.any(lex > 0):
             return [], 0.0

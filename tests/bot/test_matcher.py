@@ -257,9 +257,24 @@ def test_batch_features_equal_one_text_at_a_time(texts):
 def test_sim_features_of_a_known_text():
     from bot.matcher import DEFAULT_CONFIG, _sim_features
 
-    rows, cols, counts, names, groups, norms = _sim_features(["My card card got lost", "the my of"], DEFAULT_CONFIG)
+    rows, cols, counts, names, groups, norms, words = _sim_features(["My card card got lost", "the my of"], DEFAULT_CONFIG)
     first = {names[c]: v for r, c, v in zip(rows, cols, counts) if r == 0}
     assert first["w:card"] == 2 and first["w:lost"] == 1 and "w:my" not in first
     assert first["b:card_card"] == 1 and first["b:card_lost"] == 1
     assert first["c: ca"] == 2 and first["c:ost "] == 1
     assert norms == ["card card lost", "the my of"]  # stopwords only: all words kept
+    assert sorted(words) == ["card", "got", "lost", "my", "of", "the"]
+
+
+def test_spelling_correction_is_opt_in_and_maps_typos_to_known_words():
+    import dataclasses
+
+    from bot.matcher import DEFAULT_CONFIG
+
+    assert index().correct_spelling("My pasword plese") == "My pasword plese"  # off by default
+    idx = MatcherIndex.build(ANSWERS, dataclasses.replace(DEFAULT_CONFIG, spell_score=85))
+    assert idx.correct_spelling("How do I reset my pasword?") == "how do i reset my password"
+    assert idx.correct_spelling("resett") == "resett"  # its stem is known already
+    assert idx.correct_spelling("my password") == "my password"  # nothing unknown: unchanged
+    assert idx.correct_spelling("zzzzqqq weather") == "zzzzqqq weather"  # nothing close enough
+    assert idx.match("pasword resett")[0].answer_id == 2
