@@ -50,6 +50,7 @@ def message_payload(message: Message, *, for_customer: bool = False) -> dict[str
     data = {
         "id": message.pk,
         "conversation_id": message.conversation_id,
+        "contact_id": message.conversation.contact_id,
         "direction": message.direction,
         "sender_kind": message.sender_kind,
         "author_name": agent_name(message.author) if message.author_id else "",

@@ -17,6 +17,7 @@ import {
 const root = document.getElementById("inbox");
 const myId = Number(root?.dataset.userId || 0);
 const openId = Number(root?.dataset.conversationId || 0) || null;
+const openContactId = Number(root?.dataset.contactId || 0) || null;
 const baseTitle = document.title.replace(/^\(\d+\)\s*/, "");
 const HEARTBEAT_MS = 30000;
 const TYPING_THROTTLE_MS = 3000;
@@ -216,6 +217,10 @@ function historyShowsOpenConversation() {
 
 const handlers = {
   "message.created"(data) {
+    if (data.conversation_id !== openId && openContactId && data.contact_id === openContactId) {
+      // The same customer wrote on another channel: the history shows every channel.
+      reloadFragments();
+    }
     if (data.conversation_id === openId) {
       if (historyShowsOpenConversation()) {
         upsertMessage(data);

@@ -91,6 +91,18 @@ def test_messages_and_replies_appear_live(live_asgi_server, new_context):
     assert Conversation.objects.get(pk=conversation.pk).status == "resolved"
 
 
+def test_the_same_customer_on_another_channel_shows_in_the_open_history(live_asgi_server, new_context):
+    web = Inbox.objects.create(name="Website chat", channel_kind="webchat")
+    mail = Inbox.objects.create(name="support@shop", channel_kind="email")
+    ana = agent("ana", "Ana", "Lima", web, mail)
+    chat = inbound(web, "Hi, my parcel is late", sender="visitor-9", name="Maria Souza").conversation
+    services.contact_add_identity(contact=chat.contact, channel_kind="email", address="maria@example.com")
+    page = open_page(new_context, ana, f"/conversations/{chat.pk}/", live_asgi_server)
+    inbound(mail, "Sending the invoice by mail as asked", sender="maria@example.com", name="Maria Souza")
+    expect(page.locator("#history")).to_contain_text("Sending the invoice by mail as asked")
+    expect(page.locator("#history .history-sep")).to_have_count(2)  # both channels, one history
+
+
 def test_screenshot_of_the_inbox(live_asgi_server, new_context):
     """Realistic demo data, for the README."""
     web = Inbox.objects.create(name="Website chat", channel_kind="webchat")
