@@ -53,6 +53,8 @@ class Dovecot:
     root: Path
     users: dict[str, str]
     proc: subprocess.Popen | None = None
+    #: With TLS: ``port`` offers STARTTLS, ``imaps_port`` speaks TLS from the first byte.
+    imaps_port: int | None = None
 
     def config(self, user: str = "support@shop.test", **extra) -> dict:
         """An e-mail channel config pointing at this server."""
@@ -95,7 +97,10 @@ class Dovecot:
             conn.logout()
 
 
-def start_dovecot(users: dict[str, str] | None = None) -> Dovecot:
+def start_dovecot(users: dict[str, str] | None = None, *, cert_file: Path | None = None,
+                  key_file: Path | None = None, server_class: type[Dovecot] = Dovecot) -> Dovecot:
+    """Dovecot on a free loopback port; with ``cert_file``/``key_file`` it also offers STARTTLS
+    and an IMAPS listener (on 127.0.0.1 and 127.0.0.2, a loopback name no certificate covers)."""
     users = users or {"support@shop.test": "secret-pass"}
     if not os.path.exists(DOVECOT):
         pytest.skip("dovecot is not installed (apt-get install dovecot-imapd)")
@@ -111,12 +116,21 @@ def start_dovecot(users: dict[str, str] | None = None) -> Dovecot:
     passwd.write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in users.items()))
     os.chmod(passwd, 0o644)
     port = free_port()
+    imaps_port = None
+    if cert_file:
+        imaps_port = free_port()
+        while imaps_port == port:
+            imaps_port = free_port()
+        ssl_settings = f"ssl = yes\nssl_cert = <{cert_file}\nssl_key = <{key_file}\nssl_min_protocol = TLSv1.2"
+        imaps_listener = (f"address = 127.0.0.1, 127.0.0.2\n    port = {imaps_port}\n    ssl = yes")
+    else:
+        ssl_settings, imaps_listener = "ssl = no", "port = 0"
     log = root / "dovecot.log"
     conf = root / "dovecot.conf"
     conf.write_text(f"""
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl_settings}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 base_dir = {root}/run
@@ -141,7 +155,7 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    {imaps_listener}
   }}
 }}
 service anvil {{
@@ -157,9 +171,11 @@ namespace inbox {{
 """)
     proc = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
-    server = Dovecot(host="127.0.0.1", port=port, root=root, users=users, proc=proc)
+    server = server_class(host="127.0.0.1", port=port, root=root, users=users, proc=proc, imaps_port=imaps_port)
     try:
         _wait_for_port(port, proc, log)
+        if imaps_port:
+            _wait_for_port(imaps_port, proc, log)
     except Exception:
         stop_dovecot(server)
         raise

@@ -8,10 +8,6 @@ Run: .venv/bin/python -m pytest tests/channels/test_email_tls.py -q
 from __future__ import annotations
 
 import dataclasses
-import os
-import pwd
-import subprocess
-import tempfile
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -28,7 +24,7 @@ from channels_adapters.email import (
     send_via_smtp,
 )
 from tests.channels.certs import TLSFiles, make_tls_files
-from tests.mailservers import DOVECOT, Dovecot, RecordingHandler, _wait_for_port, free_port, stop_dovecot
+from tests.mailservers import Dovecot, RecordingHandler, free_port, start_dovecot, stop_dovecot
 
 USER, PASSWORD = "support@shop.test", "secret-pass"
 
@@ -53,8 +49,6 @@ class TLSDovecot(Dovecot):
     """``port`` is the plain IMAP listener (which offers STARTTLS); ``imaps_port`` speaks TLS
     from the first byte."""
 
-    imaps_port: int = 0
-
     def tls_config(self, security: str, ca_file: Path, **extra) -> dict:
         port = self.imaps_port if security == "ssl" else self.port
         return self.config(USER, **{"imap_security": security, "imap_port": port,
@@ -62,83 +56,10 @@ class TLSDovecot(Dovecot):
 
 
 def start_tls_dovecot(tls: TLSFiles) -> TLSDovecot:
-    """Like ``tests.mailservers.start_dovecot``, with ``ssl = yes``, the test certificate and
-    both the imap (STARTTLS) and imaps listeners. Plain-text login stays allowed so the test
-    can APPEND without TLS; the client under test never relies on that."""
-    if not os.path.exists(DOVECOT):
-        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd)")
-    users = {USER: PASSWORD}
-    root = Path(tempfile.mkdtemp(prefix="dovecot-tls-test-"))
-    os.chmod(root, 0o755)
-    mail_user = pwd.getpwnam("dovecot")
-    home = root / "home"
-    home.mkdir()
-    os.chown(home, mail_user.pw_uid, mail_user.pw_gid)
-    (root / "run").mkdir()
-    (root / "state").mkdir()
-    passwd = root / "passwd"
-    passwd.write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in users.items()))
-    os.chmod(passwd, 0o644)
-    port, imaps_port = free_port(), free_port()
-    while imaps_port == port:
-        imaps_port = free_port()
-    log = root / "dovecot.log"
-    conf = root / "dovecot.conf"
-    conf.write_text(f"""
-protocols = imap
-listen = 127.0.0.1
-ssl = yes
-ssl_cert = <{tls.cert_file}
-ssl_key = <{tls.key_file}
-ssl_min_protocol = TLSv1.2
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-base_dir = {root}/run
-state_dir = {root}/state
-log_path = {log}
-info_log_path = {log}
-default_login_user = dovenull
-default_internal_user = dovecot
-mail_location = maildir:~/Maildir
-first_valid_uid = {mail_user.pw_uid}
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {passwd}
-}}
-userdb {{
-  driver = static
-  args = uid={mail_user.pw_uid} gid={mail_user.pw_gid} home={home}/%u
-}}
-service imap-login {{
-  chroot =
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener imaps {{
-    # 127.0.0.2 too (still loopback): a name the certificate does not cover
-    address = 127.0.0.1, 127.0.0.2
-    port = {imaps_port}
-    ssl = yes
-  }}
-}}
-service anvil {{
-  chroot =
-}}
-namespace inbox {{
-  inbox = yes
-  separator = /
-}}
-""")
-    proc = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    server = TLSDovecot(host="127.0.0.1", port=port, root=root, users=users, proc=proc, imaps_port=imaps_port)
-    try:
-        _wait_for_port(port, proc, log)
-        _wait_for_port(imaps_port, proc, log)
-    except Exception:
-        stop_dovecot(server)
-        raise
-    return server
+    """Dovecot with ``ssl = yes``, the test certificate, and both the imap (STARTTLS) and imaps
+    listeners. Plain-text login stays allowed so the test can APPEND without TLS; the client
+    under test never relies on that."""
+    return start_dovecot({USER: PASSWORD}, cert_file=tls.cert_file, key_file=tls.key_file, server_class=TLSDovecot)
 
 
 @pytest.fixture
