@@ -72,7 +72,7 @@ def conversation_list(*, user, view: str = "all", status: str | None = None, inb
 def contact_history(*, contact: Contact, user) -> QuerySet[Message]:
     """Every message of the contact on every channel the agent may see, oldest first."""
     return (Message.objects.filter(conversation__contact=contact, conversation__inbox__in=inboxes_for(user))
-            .select_related("inbox", "author", "author__agent_profile", "conversation", "reply_to")
+            .select_related("inbox", "author", "author__agent_profile", "conversation__contact", "reply_to")
             .prefetch_related("attachments").order_by("created_at", "id"))
 
 

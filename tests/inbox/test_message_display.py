@@ -41,3 +41,23 @@ def test_reaction_and_reply_context_show_on_the_message(agent_client, monkeypatc
     assert '<div class="msg-reactions" data-role="reactions"><span>❤</span></div>' in html
     assert "↩ Is it in stock?" in html
     assert message_payload(reply.message)["reply_to"] == {"id": first.message.pk, "text": "Is it in stock?"}
+
+
+def test_conversation_page_queries_do_not_grow_with_the_history(agent_client, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(services, "_bot_enabled", lambda inbox: False)
+    inbox = make_inbox("whatsapp")
+    client = agent_client(inbox)
+
+    def queries_for(n_messages: int) -> int:
+        conversation = receive(inbox, "first", sender=f"55{n_messages}").conversation
+        for i in range(n_messages):
+            receive(inbox, f"msg {i}", sender=f"55{n_messages}", provider_id=f"w-{n_messages}-{i}")
+            services.send_reply(conversation=conversation, text=f"reply {i}")
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(f"/conversations/{conversation.pk}/").status_code == 200
+        return len(captured)
+
+    assert queries_for(3) == queries_for(20)
