@@ -53,6 +53,11 @@ def webhook(request: HttpRequest, channel_kind: str, public_id: str) -> HttpResp
         return JsonResponse({"error": "inbox disabled"}, status=403)
     adapter = get_adapter(inbox)
     try:
+        if not adapter.uses_webhook:
+            # No provider posts here (web chat visitors use the widget endpoints, which check
+            # their token, origin and rate limits); without this the inbox's public id alone
+            # would let anyone write as any visitor.
+            raise WebhookRejected(f"{channel_kind} inboxes take no webhooks", 404)
         adapter.verify_request(body, headers)
         # Parse once now only to answer malformed payloads with 400; the task parses again.
         adapter.parse(body, headers)
