@@ -841,6 +841,13 @@ def claim_for_sending(*, message_id: int) -> Message | None:
     return Message.objects.select_related("conversation__contact", "conversation__inbox", "inbox", "author").get(pk=message_id)
 
 
+def requeue_uncertain_send(*, message: Message, now: dt.datetime) -> bool:
+    """Queue again a send whose worker stopped mid-call. Only for channels where a resend is
+    harmless (e-mail reuses its Message-ID, the widget dedupes by id); the caller decides."""
+    return bool(Message.objects.filter(pk=message.pk, delivery_state=Message.Delivery.SENDING).update(
+        delivery_state=Message.Delivery.QUEUED, next_attempt_at=now))
+
+
 @transaction.atomic
 def record_send_success(*, message: Message, provider_message_id: str) -> Message:
     Message.objects.filter(pk=message.pk).update(provider_message_id=provider_message_id or None, sent_at=timezone.now())

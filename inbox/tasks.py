@@ -79,8 +79,8 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     for message in stuck.select_related("conversation", "inbox"):
         if message.inbox.channel_kind in ("email", "webchat"):
             # Idempotent channels: e-mail reuses the same Message-ID, the widget dedupes by id.
-            Message.objects.filter(pk=message.pk, delivery_state="sending").update(delivery_state="queued", next_attempt_at=now)
-            deliver_message(message.pk)
+            if services.requeue_uncertain_send(message=message, now=now):
+                deliver_message(message.pk)
         else:
             services.record_send_failure(
                 message=message, code="uncertain",

@@ -282,6 +282,24 @@ def test_delivery_state_never_moves_backwards():
     assert message.delivery_state == "read"  # a late failure does not undo a read
 
 
+def test_sweep_resends_a_stuck_webchat_send_once_and_leaves_a_finished_one_alone():
+    """The widget dedupes by message id, so a send whose worker died is queued again."""
+    from channels_adapters import locmem
+    from inbox import tasks
+
+    inbox = make_inbox("webchat")
+    conversation = receive(inbox, "hi", sender="v-stuck").conversation
+    message = services.send_reply(conversation=conversation, text="hello")  # on_commit not run: no send yet
+    services.claim_for_sending(message_id=message.pk)  # a worker claimed it, then died
+    counts = tasks.sweep(now=timezone.now() + dt.timedelta(minutes=10))
+    message.refresh_from_db()
+    assert counts["uncertain_sends"] == 1
+    assert message.delivery_state == "sent" and [m.text for m in locmem.outbox] == ["hello"]
+    assert not services.requeue_uncertain_send(message=message, now=timezone.now())
+    message.refresh_from_db()
+    assert message.delivery_state == "sent"
+
+
 def test_failed_status_shows_the_providers_reason():
     inbox = make_inbox("whatsapp")
     conversation = receive(inbox, "hi", sender="551100").conversation
