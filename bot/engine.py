@@ -203,7 +203,7 @@ class _Turn:
             {"title": self.t("button_not_helpful"), "payload": f"{PAYLOAD_NOT_HELPFUL}{log.pk}"},
             self.human_button(),
         ])
-        BotDecisionLog.objects.filter(pk=log.pk).update(reply=reply)
+        bot_services.decision_log_set_reply(log=log, reply=reply)
         bot_services.answer_used(answer_id=answer.pk)
         if self.conversation.bot_misses:
             inbox_services.conversation_reset_bot_misses(conversation=self.conversation)

@@ -176,6 +176,14 @@ def decision_log(*, conversation, message, question: str, language: str, action:
     )
 
 
+def decision_log_set_reply(*, log: BotDecisionLog, reply) -> BotDecisionLog:
+    """Link a logged answer to the message that carried it (sent after the log, whose id its
+    feedback buttons hold)."""
+    BotDecisionLog.objects.filter(pk=log.pk).update(reply=reply)
+    log.reply = reply
+    return log
+
+
 @transaction.atomic
 def feedback_record(*, log_id: int, conversation, helpful: bool) -> BotDecisionLog | None:
     """Record a 👍/👎 on an answer the bot gave in this conversation. Counted once: a second
