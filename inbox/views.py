@@ -22,6 +22,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services
@@ -424,7 +425,8 @@ def contact_merge(request: HttpRequest, pk: int) -> HttpResponse:
     if duplicate is None:
         raise Http404("No such contact.")
     next_url = request.POST.get("next", "")
-    if not next_url.startswith("/") or next_url.startswith("//"):
+    # Only paths on this site: browsers also read "/\\host" and "/<tab>/host" as another host.
+    if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(next_url, allowed_hosts=set()):
         next_url = reverse("inbox:home")
     try:
         services.merge_contacts(primary=primary, duplicate=duplicate)
