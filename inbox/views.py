@@ -425,7 +425,7 @@ def contact_merge(request: HttpRequest, pk: int) -> HttpResponse:
     if duplicate is None:
         raise Http404("No such contact.")
     next_url = request.POST.get("next", "")
-    # Only paths on this site: browsers also read "/\\host" and "/<tab>/host" as another host.
+    # Only paths on this site: browsers also read "/\host" and "/<tab>/host" as another host.
     if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(next_url, allowed_hosts=set()):
         next_url = reverse("inbox:home")
     try:
