@@ -77,6 +77,14 @@ def identity_hash(*, inbox: Inbox, user_id: str) -> str:
     return hmac.new(inbox.widget_secret.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()
 
 
+def email_hash(*, inbox: Inbox, email: str) -> str:
+    """What the shop's server computes to vouch for a customer's address:
+    HMAC-SHA256(inbox.widget_secret, "email:" + the address in lower case), hex. The prefix
+    keeps a user id that looks like an address from signing that address."""
+    message = f"email:{services.normalize_email(email)}"
+    return hmac.new(inbox.widget_secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
 def identity_valid(*, inbox: Inbox, user_id: Any, user_hash: Any) -> bool:
     if not isinstance(user_id, (str, int)) or not isinstance(user_hash, str) or not str(user_id).strip():
         return False
@@ -96,10 +104,12 @@ def clean_email(value: Any) -> str:
 
 
 def identify_visitor(*, inbox: Inbox, visitor_id: str, user_id: Any, user_hash: Any, name: str = "",
-                     email: str = "") -> Contact:
+                     email: str = "", email_hash_value: Any = "") -> Contact:
     """Join a visitor to the shop's verified customer (identity ``user:<id>``), so every device
-    of that customer shares one contact. A verified e-mail also joins the contact that owns
-    that address, so the agent sees the person's e-mail and WhatsApp history too.
+    of that customer shares one contact. An e-mail the shop signed too (``email_hash_value``)
+    also joins the contact that owns that address, so the agent sees the person's e-mail and
+    WhatsApp history; an unsigned one is only stored, like a typed one (the user id's hash
+    does not cover it, and any customer can edit the page).
 
     Raises ``IdentityError`` when the hash does not match: nothing is joined then.
     """
@@ -111,10 +121,16 @@ def identify_visitor(*, inbox: Inbox, visitor_id: str, user_id: Any, user_hash: 
     clean = ""
     if email:
         clean = clean_email(email)
+    if clean and isinstance(email_hash_value, str) and hmac.compare_digest(
+            email_hash(inbox=inbox, email=clean), email_hash_value.strip().lower()):
         contact = services.contact_add_identity(contact=contact, channel_kind=ChannelKind.EMAIL, address=clean)
         # Contacts from other channels that only carry the address in their e-mail field
-        # (WhatsApp customers who gave it) are the same verified person.
-        for other in Contact.objects.filter(email=clean).exclude(pk=contact.pk):
+        # (WhatsApp customers who gave it) are the same verified person. Not web visitors:
+        # their address was typed, unverified, and joining them would let that browser read
+        # this person's chats.
+        others = (Contact.objects.filter(email=clean).exclude(pk=contact.pk)
+                  .exclude(identities__channel_kind=ChannelKind.WEBCHAT))
+        for other in others:
             contact = services.merge_contacts(primary=contact, duplicate=other)
     fields = {}
     if name and isinstance(name, str) and name.strip() and contact.name != name.strip()[:200]:

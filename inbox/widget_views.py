@@ -143,7 +143,7 @@ def config_view(request):
 @widget_endpoint(("POST",), needs_visitor=False)
 def session_view(request):
     """Start or resume a visitor session: ``{"token"?, "user_id"?, "user_hash"?, "name"?,
-    "email"?}`` → ``{"token", "resumed", "identified", "conversation_id", "has_email"}``.
+    "email"?, "email_hash"?}`` → ``{"token", "resumed", "identified", "conversation_id", "has_email"}``.
 
     A forged or expired token quietly starts a new anonymous session; a wrong identity hash is
     refused with 403 (the widget then carries on anonymously)."""
@@ -163,7 +163,7 @@ def session_view(request):
         try:
             widget_auth.identify_visitor(inbox=inbox, visitor_id=visitor_id, user_id=data.get("user_id"),
                                          user_hash=data.get("user_hash"), name=data.get("name") or "",
-                                         email=data.get("email") or "")
+                                         email=data.get("email") or "", email_hash_value=data.get("email_hash") or "")
         except widget_auth.IdentityError as exc:
             return _error(str(exc), 403, "identity_refused")
         except ValueError as exc:

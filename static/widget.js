@@ -5,7 +5,8 @@
  * so the page's CSS cannot reach the widget and the widget's CSS cannot reach the page.
  * Message text is only ever inserted with textContent.
  * Optional: data-user-id, data-user-hash (HMAC-SHA256 of the id with the inbox's widget
- * secret), data-user-name, data-user-email; or window.SupportWidget.identify({...}).
+ * secret), data-user-name, data-user-email, data-user-email-hash (HMAC-SHA256 of "email:" and
+ * the address); or window.SupportWidget.identify({...}).
  * See docs/widget.md.
  */
 (function () {
@@ -89,7 +90,8 @@
   };
   var identityAttrs = {
     id: script.getAttribute("data-user-id"), hash: script.getAttribute("data-user-hash"),
-    name: script.getAttribute("data-user-name"), email: script.getAttribute("data-user-email")
+    name: script.getAttribute("data-user-name"), email: script.getAttribute("data-user-email"),
+    emailHash: script.getAttribute("data-user-email-hash")
   };
   if (identityAttrs.id && identityAttrs.hash) state.identity = identityAttrs;
 
@@ -238,6 +240,7 @@
     if (state.identity) {
       body.user_id = state.identity.id; body.user_hash = state.identity.hash;
       body.name = state.identity.name || ""; body.email = state.identity.email || "";
+      body.email_hash = state.identity.emailHash || "";
     }
     return api("session", { method: "POST", json: body, auth: false }).catch(function (error) {
       if (error.code === "identity_refused") {
@@ -730,7 +733,7 @@
     __loaded: true,
     open: open,
     close: close,
-    /** Verified identity from the shop's page: {id, hash, name, email}. */
+    /** Verified identity from the shop's page: {id, hash, name, email, emailHash}. */
     identify: function (who) {
       if (!who || !who.id || !who.hash) return Promise.reject(new Error("identify needs id and hash"));
       state.identity = who;

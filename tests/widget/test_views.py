@@ -181,7 +181,7 @@ def test_verified_email_merges_the_persons_other_channel_history(client, inbox):
         provider_message_id="wamid.1", sender_address="5511999990000", text="oi", contact_email="maria@example.com"))
     whatsapp_contact = ContactIdentity.objects.get(channel_kind="whatsapp").contact
     session(client, inbox, user_id="42", user_hash=widget_auth.identity_hash(inbox=inbox, user_id="42"),
-            email="Maria@Example.com")
+            email="Maria@Example.com", email_hash=widget_auth.email_hash(inbox=inbox, email="maria@example.com"))
     contact = ContactIdentity.objects.get(channel_kind="webchat", address="user:42").contact
     assert contact.identities.filter(channel_kind="whatsapp").exists()
     assert contact.identities.filter(channel_kind="email", address="maria@example.com").exists()
