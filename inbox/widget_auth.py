@@ -183,7 +183,8 @@ def visitor_messages(*, inbox: Inbox, visitor_id: str):
     if contact is None:
         return Message.objects.none()
     return (Message.objects.filter(inbox=inbox, conversation__contact=contact, is_private_note=False)
-            .select_related("author", "author__agent_profile", "inbox").prefetch_related("attachments")
+            .select_related("conversation", "reply_to", "author", "author__agent_profile", "inbox")
+            .prefetch_related("attachments")
             .order_by("id"))
 
 
