@@ -49,3 +49,15 @@ def test_message_list(setup):
         receive(inbox, f"more {i}", sender="v-1")
         services.send_reply(conversation=conversation, author=agent, text=f"reply {i}")
     assert count(client, url) == small
+
+
+def test_contact_detail(setup):
+    client, inbox, agent = setup
+    contact = receive(inbox, "first", sender="v-c").conversation.contact
+    url = f"/api/contacts/{contact.pk}/"
+    small = count(client, url)
+    for i in range(15):
+        services.contact_add_identity(contact=contact, channel_kind="email", address=f"c{i}@example.com")
+        services.resolve(conversation=receive(inbox, f"again {i}", sender="v-c").conversation)
+    assert len(client.get(url).json()["identities"]) == 16
+    assert count(client, url) == small
