@@ -220,7 +220,7 @@ SPECTACULAR_SETTINGS = {
 #: Overrides of channels_adapters.registry.DEFAULT_ADAPTERS (kind -> dotted class path).
 CHANNEL_ADAPTERS: dict[str, str] = {}
 META_GRAPH_API_BASE = os.environ.get("META_GRAPH_API_BASE", "https://graph.facebook.com/v21.0")
-#: Secret for signing widget visitor tokens; defaults to SECRET_KEY.
+#: Seconds a widget visitor token stays valid (tokens are signed with SECRET_KEY).
 WIDGET_TOKEN_MAX_AGE = int(os.environ.get("WIDGET_TOKEN_MAX_AGE", str(60 * 60 * 24 * 180)))
 WIDGET_MAX_UPLOAD_BYTES = int(os.environ.get("WIDGET_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))
 #: Seconds before an unseen web-chat reply is copied by e-mail to a visitor who left an address.
