@@ -78,6 +78,11 @@ class InboxAdmin(admin.ModelAdmin):
 class ContactIdentityInline(admin.TabularInline):
     model = ContactIdentity
     extra = 0
+    readonly_fields = ["channel_kind", "address", "created_at"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Contact)
@@ -87,6 +92,15 @@ class ContactAdmin(admin.ModelAdmin):
     search_fields = ["name", "email", "phone", "identities__address"]
     inlines = [ContactIdentityInline]
     actions = ["merge_selected"]
+    fields = ["name", "email", "phone", "locale", "avatar_url", "attributes", "opted_out"]
+
+    def has_add_permission(self, request):
+        return False  # contacts arrive from channels, the API and order imports
+
+    def save_model(self, request, obj, form, change):
+        """Edits go through the write path like every other change of a contact."""
+        original = Contact.objects.get(pk=obj.pk)
+        services.contact_update(contact=original, **{field: form.cleaned_data[field] for field in form.changed_data})
 
     @admin.action(description="Merge selected contacts into the oldest one")
     def merge_selected(self, request, queryset):
@@ -121,6 +135,26 @@ class ConversationAdmin(admin.ModelAdmin):
     date_hierarchy = "last_activity_at"
     inlines = [MessageInline]
     list_select_related = ["contact", "inbox", "assignee"]
+    actions = ["resolve_selected", "reopen_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Read-only: a direct save would skip the write path and the agents' live pages.
+        return False
+
+    @admin.action(description="Resolve selected conversations", permissions=["view"])
+    def resolve_selected(self, request, queryset):
+        for conversation in queryset:
+            services.resolve(conversation=conversation, actor=request.user)
+        self.message_user(request, f"Resolved {queryset.count()} conversation(s).")
+
+    @admin.action(description="Reopen selected conversations", permissions=["view"])
+    def reopen_selected(self, request, queryset):
+        for conversation in queryset:
+            services.reopen(conversation=conversation, actor=request.user)
+        self.message_user(request, f"Reopened {queryset.count()} conversation(s).")
 
 
 class AttachmentInline(admin.TabularInline):
@@ -138,11 +172,17 @@ class MessageAdmin(admin.ModelAdmin):
     list_select_related = ["conversation__contact"]
     actions = ["retry_failed"]
 
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # messages change only through the write path
+
     @admin.display(description="Text")
     def short_text(self, obj: Message) -> str:
         return obj.text[:80]
 
-    @admin.action(description="Retry failed sends")
+    @admin.action(description="Retry failed sends", permissions=["view"])
     def retry_failed(self, request, queryset):
         count = 0
         for message in queryset.filter(delivery_state="failed"):

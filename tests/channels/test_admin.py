@@ -48,3 +48,33 @@ def test_raw_webhook_event_is_readable(admin_client):
                                         error="400: wrong object")
     page = admin_client.get(f"/admin/inbox/webhookevent/{event.pk}/change/").content.decode()
     assert "wrong object" in page and "&quot;object&quot;" in page
+
+
+def test_conversations_and_messages_change_only_through_the_write_path(admin_client, django_capture_on_commit_callbacks):
+    from inbox.models import Conversation, Message
+
+    inbox = make_inbox("webchat")
+    conversation = receive(inbox, "hello", run_bot=False).conversation
+    # The change form is read-only: a POST does not save.
+    admin_client.post(f"/admin/inbox/conversation/{conversation.pk}/change/", {"status": "resolved"})
+    assert Conversation.objects.get(pk=conversation.pk).status != "resolved"
+    # The action resolves through services (and leaves the system message services write).
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post("/admin/inbox/conversation/", {"action": "resolve_selected", "_selected_action": [conversation.pk]})
+    assert Conversation.objects.get(pk=conversation.pk).status == "resolved"
+    assert Message.objects.filter(conversation=conversation, sender_kind="system", metadata__event="status").exists()
+    assert admin_client.get("/admin/inbox/message/add/").status_code == 403
+
+
+def test_contact_edit_goes_through_services(admin_client):
+    from inbox.models import Contact
+
+    contact = receive(make_inbox("webchat"), "hi", run_bot=False).conversation.contact
+    response = admin_client.post(f"/admin/inbox/contact/{contact.pk}/change/", {
+        "name": "Maria", "email": "MARIA@Example.com", "phone": "", "locale": "", "avatar_url": "",
+        "attributes": "{}", "opted_out": "", "identities-TOTAL_FORMS": "1", "identities-INITIAL_FORMS": "1",
+        "identities-MIN_NUM_FORMS": "0", "identities-MAX_NUM_FORMS": "1000",
+        "identities-0-id": str(contact.identities.get().pk), "identities-0-contact": str(contact.pk)})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    contact = Contact.objects.get(pk=contact.pk)
+    assert (contact.name, contact.email) == ("Maria", "maria@example.com")  # normalized by the service
