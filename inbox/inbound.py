@@ -19,8 +19,9 @@ from .models import ChannelKind, Conversation, Inbox, Message, WebhookEvent
 
 logger = logging.getLogger(__name__)
 
-#: Headers worth keeping with a raw event (signatures and content type, no cookies).
-KEPT_HEADERS = ("content-type", "x-hub-signature-256", "x-hub-signature", "user-agent", "x-inbox-secret")
+#: Headers worth keeping with a raw event: content type and signatures (which reveal nothing),
+#: never credentials (cookies, Authorization, the e-mail webhook's X-Inbox-Secret).
+KEPT_HEADERS = ("content-type", "x-hub-signature-256", "x-hub-signature", "user-agent")
 
 
 def record_webhook_event(*, inbox: Inbox | None, channel_kind: str, public_id: str, body: bytes,

@@ -67,7 +67,7 @@ def message_payload(message: Message, *, for_customer: bool = False) -> dict[str
         data.update({
             "is_private_note": message.is_private_note,
             "html": message.html,
-            "channel_kind": message.inbox.channel_kind if hasattr(message, "inbox") else "",
+            "channel_kind": message.inbox.channel_kind,
             "delivery_error": message.delivery_error,
             "metadata": {k: v for k, v in message.metadata.items() if k not in {"raw"}},
         })

@@ -166,3 +166,7 @@ def test_inbound_webhook_with_secret(client, django_capture_on_commit_callbacks,
         ok = client.post(url, data=raw, content_type="message/rfc822", HTTP_X_INBOX_SECRET="s3cret")
     assert ok.status_code == 200
     assert Message.objects.get().provider_message_id == msg_id
+    from inbox.models import WebhookEvent
+
+    stored = WebhookEvent.objects.get(status="processed")
+    assert "x-inbox-secret" not in stored.headers and "s3cret" not in str(stored.headers)  # no credentials kept
