@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.utils import timezone
 
 from bot.policy import DEFAULT_THRESHOLDS
@@ -83,15 +84,15 @@ class AnswerSetVersion(models.Model):
 
 
 class CannedAnswer(models.Model):
-    title = models.CharField(max_length=200, help_text="Shown to customers as a suggestion button and to agents.")
-    text = models.TextField(help_text="Variables: {{contact.first_name}}, {{contact.name}}, {{agent.name}}, "
-                                      "{{inbox.name}}.")
+    title = models.CharField(max_length=200, help_text=_("Shown to customers as a suggestion button and to agents."))
+    text = models.TextField(help_text=_("Variables: {{contact.first_name}}, {{contact.name}}, {{agent.name}}, "
+                                      "{{inbox.name}}."))
     locale = models.CharField(max_length=5, choices=LOCALES, default="pt")
-    tags = models.CharField(max_length=255, blank=True, help_text="Comma-separated.")
+    tags = models.CharField(max_length=255, blank=True, help_text=_("Comma-separated."))
     active = models.BooleanField(default=True)
     inboxes = models.ManyToManyField("inbox.Inbox", blank=True, related_name="canned_answers",
-                                     help_text="Empty means every inbox.")
-    usage_count = models.PositiveIntegerField(default=0, help_text="Times the bot sent this answer.")
+                                     help_text=_("Empty means every inbox."))
+    usage_count = models.PositiveIntegerField(default=0, help_text=_("Times the bot sent this answer."))
     helpful_count = models.PositiveIntegerField(default=0)
     not_helpful_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -120,7 +121,7 @@ class QuestionVariant(models.Model):
     answer = models.ForeignKey(CannedAnswer, on_delete=models.CASCADE, related_name="variants")
     text = models.CharField(max_length=500)
     locale = models.CharField(max_length=5, choices=LOCALES, blank=True,
-                              help_text="Empty means the answer's language.")
+                              help_text=_("Empty means the answer's language."))
 
     class Meta:
         ordering = ["pk"]
@@ -139,23 +140,23 @@ class BotSettings(models.Model):
     inbox = models.OneToOneField("inbox.Inbox", on_delete=models.CASCADE, related_name="bot_settings")
     enabled = models.BooleanField(default=True)
     answer_threshold = models.FloatField(default=DEFAULT_THRESHOLDS.answer,
-                                         help_text="Lowest confidence the bot answers outright.")
+                                         help_text=_("Lowest confidence the bot answers outright."))
     suggest_threshold = models.FloatField(default=DEFAULT_THRESHOLDS.suggest,
-                                          help_text="Lowest confidence offered as a suggestion.")
+                                          help_text=_("Lowest confidence offered as a suggestion."))
     margin = models.FloatField(default=DEFAULT_THRESHOLDS.margin,
-                               help_text="A runner-up this close to the top turns an answer into suggestions.")
+                               help_text=_("A runner-up this close to the top turns an answer into suggestions."))
     max_misses = models.PositiveSmallIntegerField(
-        default=2, help_text="Questions the bot may fail to understand before handing off (1 = hand off at once).")
+        default=2, help_text=_("Questions the bot may fail to understand before handing off (1 = hand off at once)."))
     email_mode = models.BooleanField(
-        default=False, help_text="Answer only when confident, never suggest (always on for e-mail inboxes).")
+        default=False, help_text=_("Answer only when confident, never suggest (always on for e-mail inboxes)."))
     texts = models.JSONField(
         default=default_texts, blank=True,
         help_text='Overrides of the bot texts by language: {"greeting": {"pt": "...", "es": "...", "en": "..."}}. '
                   "Keys: " + ", ".join(DEFAULT_TEXTS) + ".")
 
     class Meta:
-        verbose_name = "bot settings"
-        verbose_name_plural = "bot settings"
+        verbose_name = _("bot settings")
+        verbose_name_plural = _("bot settings")
 
     def __str__(self) -> str:
         return f"Bot settings of {self.inbox}"
@@ -174,14 +175,14 @@ class BotDecisionLog(models.Model):
     """What the bot did with one customer message, and why (tuning and the reports read it)."""
 
     class Action(models.TextChoices):
-        ANSWER = "answer", "Answered"
-        SUGGEST = "suggest", "Suggested answers"
-        HANDOFF = "handoff", "Handed off"
-        GREETING = "greeting", "Greeting"
-        THANKS = "thanks", "Thanks"
-        REPHRASE = "rephrase", "Asked to rephrase"
-        FEEDBACK = "feedback", "Recorded feedback"
-        IGNORED = "ignored", "Ignored (automated message)"
+        ANSWER = "answer", _("Answered")
+        SUGGEST = "suggest", _("Suggested answers")
+        HANDOFF = "handoff", _("Handed off")
+        GREETING = "greeting", _("Greeting")
+        THANKS = "thanks", _("Thanks")
+        REPHRASE = "rephrase", _("Asked to rephrase")
+        FEEDBACK = "feedback", _("Recorded feedback")
+        IGNORED = "ignored", _("Ignored (automated message)")
 
     conversation = models.ForeignKey("inbox.Conversation", on_delete=models.CASCADE, related_name="bot_decisions")
     message = models.ForeignKey("inbox.Message", null=True, blank=True, on_delete=models.SET_NULL,
@@ -209,7 +210,7 @@ class UnansweredQuestion(models.Model):
     """Questions the bot could not answer, one row per normalized text; the curation page
     groups similar rows further with rapidfuzz."""
 
-    key = models.CharField(max_length=500, unique=True, help_text="bot.text.normalize of the question.")
+    key = models.CharField(max_length=500, unique=True, help_text=_("bot.text.normalize of the question."))
     example = models.TextField()
     count = models.PositiveIntegerField(default=1)
     language = models.CharField(max_length=5, blank=True)

@@ -8,6 +8,7 @@ from django.core import signing
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from .models import Attachment
 from .selectors import conversations_for
@@ -21,7 +22,7 @@ def signed_url(attachment: Attachment) -> str:
 
 def _response(attachment: Attachment) -> FileResponse:
     if not attachment.file:
-        raise Http404("This file is not stored.")
+        raise Http404(_("This file is not stored."))
     response = FileResponse(attachment.file.open("rb"), filename=attachment.filename or "file",
                             as_attachment=not (attachment.content_type or "").startswith(("image/", "audio/", "video/")))
     response["Content-Type"] = attachment.content_type or "application/octet-stream"
@@ -43,5 +44,5 @@ def signed_download(request, token: str):
     try:
         pk = signing.loads(token, salt="attachment-link", max_age=SIGNED_LINK_MAX_AGE)
     except signing.BadSignature:
-        raise Http404("This link is not valid or has expired.") from None
+        raise Http404(_("This link is not valid or has expired.")) from None
     return _response(get_object_or_404(Attachment, pk=pk))

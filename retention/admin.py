@@ -2,6 +2,8 @@
 because only ``retention.services`` writes them."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import FollowUpRule, FollowUpSend, InboxRetentionSettings, Order, Survey
 
