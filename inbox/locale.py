@@ -33,6 +33,35 @@ def customer_code(language: str) -> str:
     return short if short in CUSTOMER_LANGUAGES else catalog_language(settings.LANGUAGE_CODE).split("-")[0]
 
 
+def customer_language(contact, inbox) -> str:
+    """The short code a customer is written to in: the contact's locale, else the inbox's
+    default language, else the installation's (the bot refines this per message)."""
+    code = (getattr(contact, "locale", "") or "").split("-")[0].split("_")[0].lower()
+    if code in CUSTOMER_LANGUAGES:
+        return code
+    return inbox.language_code if inbox is not None else customer_code(settings.LANGUAGE_CODE)
+
+
+def language_for_scope(scope, user) -> str:
+    """The language of an agent's websocket: their profile's, else the browser's
+    Accept-Language from the handshake, else LANGUAGE_CODE."""
+    chosen = agent_preferences(user)["language"] if user is not None and user.is_authenticated else ""
+    if chosen:
+        return chosen
+    from django.utils.translation.trans_real import parse_accept_lang_header
+
+    headers = dict(scope.get("headers") or [])
+    header = headers.get(b"accept-language", b"").decode("latin-1")
+    for tag, _quality in parse_accept_lang_header(header):
+        if tag == "*":
+            break
+        try:
+            return translation.get_supported_language_variant(tag)
+        except LookupError:
+            continue
+    return catalog_language(settings.LANGUAGE_CODE)
+
+
 def valid_time_zone(name: str) -> bool:
     try:
         zoneinfo.ZoneInfo(name)

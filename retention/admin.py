@@ -2,8 +2,6 @@
 because only ``retention.services`` writes them."""
 
 from django.contrib import admin
-from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from .models import FollowUpRule, FollowUpSend, InboxRetentionSettings, Order, Survey
 

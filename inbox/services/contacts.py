@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from .. import events
 from ..models import Contact, ContactIdentity, Conversation
@@ -56,7 +57,7 @@ def contact_update(*, contact: Contact, **fields: Any) -> Contact:
     allowed = {"name", "email", "phone", "locale", "avatar_url", "attributes", "opted_out"}
     unknown = set(fields) - allowed
     if unknown:
-        raise ServiceError(f"Cannot change {', '.join(sorted(unknown))}.")
+        raise ServiceError(_("Cannot change %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
     if "email" in fields:
         fields["email"] = normalize_email(fields["email"])
     if "phone" in fields:
@@ -84,7 +85,7 @@ def merge_contacts(*, primary: Contact, duplicate: Contact) -> Contact:
     """Move everything of ``duplicate`` to ``primary`` and delete it. No message is lost:
     conversations (with their messages) and identities change owner."""
     if primary.pk == duplicate.pk:
-        raise ServiceError("A contact cannot be merged with itself.")
+        raise ServiceError(_("A contact cannot be merged with itself."))
     primary = Contact.objects.select_for_update().get(pk=primary.pk)
     duplicate = Contact.objects.select_for_update().get(pk=duplicate.pk)
     ContactIdentity.objects.filter(contact=duplicate).update(contact=primary)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inbox import services as inbox_services
 from inbox.models import ChannelKind, Contact, Conversation
@@ -135,12 +136,12 @@ def survey_answer(*, survey: Survey, rating: int, comment: str | None = None, so
     try:
         rating = int(rating)
     except (TypeError, ValueError):
-        raise RetentionError("The rating must be a whole number from 1 to 5.") from None
+        raise RetentionError(_("The rating must be a whole number from 1 to 5.")) from None
     if not 1 <= rating <= 5:
-        raise RetentionError("The rating must be a whole number from 1 to 5.")
+        raise RetentionError(_("The rating must be a whole number from 1 to 5."))
     survey = Survey.objects.select_for_update().get(pk=survey.pk)
     if survey.status not in (Survey.Status.SENT, Survey.Status.ANSWERED):
-        raise RetentionError("This survey was not sent, so it cannot be answered.")
+        raise RetentionError(_("This survey was not sent, so it cannot be answered."))
     survey.rating, survey.status, survey.answered_at, survey.answer_source = rating, Survey.Status.ANSWERED, now, source
     if comment is not None:
         survey.comment = comment.strip()[:2000]
@@ -148,7 +149,8 @@ def survey_answer(*, survey: Survey, rating: int, comment: str | None = None, so
     survey.save()
     inbox_services.add_system_message(
         conversation=survey.conversation, private=True,
-        text=f"Customer rated the conversation {rating}/5" + (f": {survey.comment}" if survey.comment else ""),
+        code="survey_answer_comment" if survey.comment else "survey_answer",
+        params={"rating": rating, "comment": survey.comment} if survey.comment else {"rating": rating},
         metadata={"event": "survey_answer", "survey_id": survey.pk, "rating": rating},
     )
     return survey
@@ -160,7 +162,7 @@ def survey_add_comment(*, survey: Survey, comment: str) -> Survey:
     survey.comment, survey.awaiting_comment_until = comment.strip()[:2000], None
     survey.save(update_fields=["comment", "awaiting_comment_until"])
     inbox_services.add_system_message(
-        conversation=survey.conversation, private=True, text=f"Survey comment: {survey.comment}",
+        conversation=survey.conversation, private=True, code="survey_comment", params={"comment": survey.comment},
         metadata={"event": "survey_comment", "survey_id": survey.pk},
     )
     return survey
