@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django.utils import timezone
 
@@ -17,55 +19,21 @@ from bot.policy import DEFAULT_THRESHOLDS
 LOCALES = [("pt", "Português"), ("es", "Español"), ("en", "English")]
 LANGUAGE_CODES = [code for code, _ in LOCALES]
 
-#: Customer-facing bot texts by language. ``{next_opening}`` is filled with e.g. "Monday 09:00".
-DEFAULT_TEXTS: dict[str, dict[str, str]] = {
-    "greeting": {
-        "pt": "Olá! Sou o assistente virtual. Como posso ajudar?",
-        "es": "¡Hola! Soy el asistente virtual. ¿En qué puedo ayudarte?",
-        "en": "Hi! I'm the virtual assistant. How can I help?",
-    },
-    "thanks": {
-        "pt": "Por nada! Se precisar de mais alguma coisa, é só escrever.",
-        "es": "¡De nada! Si necesitas algo más, solo escribe.",
-        "en": "You're welcome! If you need anything else, just write.",
-    },
-    "suggest": {
-        "pt": "Você quis dizer…?",
-        "es": "¿Quisiste decir…?",
-        "en": "Did you mean…?",
-    },
-    "rephrase": {
-        "pt": "Desculpe, não entendi bem. Pode escrever de outro jeito?",
-        "es": "Perdón, no entendí bien. ¿Puedes escribirlo de otra forma?",
-        "en": "Sorry, I didn't quite get that. Could you put it another way?",
-    },
-    "helpful_thanks": {
-        "pt": "Que bom que ajudou! Se precisar de algo mais, é só escrever.",
-        "es": "¡Qué bueno que te sirvió! Si necesitas algo más, solo escribe.",
-        "en": "Glad it helped! If you need anything else, just write.",
-    },
-    "handoff_online": {
-        "pt": "Vou te passar para um atendente. Alguém vai responder em instantes.",
-        "es": "Te paso con un agente. Alguien te responderá en breve.",
-        "en": "I'm passing you to an agent. An agent will reply shortly.",
-    },
-    "handoff_no_agents": {
-        "pt": "Vou te passar para um atendente. Vamos responder assim que possível.",
-        "es": "Te paso con un agente. Te responderemos lo antes posible.",
-        "en": "I'm passing you to an agent. We'll reply as soon as we can.",
-    },
-    "handoff_offline": {
-        "pt": "Estamos fora do horário de atendimento; vamos responder a partir de {next_opening}.",
-        "es": "Estamos fuera del horario de atención; responderemos a partir del {next_opening}.",
-        "en": "We are offline; we'll answer from {next_opening}.",
-    },
-    "button_helpful": {"pt": "👍", "es": "👍", "en": "👍"},
-    "button_not_helpful": {"pt": "👎", "es": "👎", "en": "👎"},
-    "button_human": {
-        "pt": "Falar com uma pessoa",
-        "es": "Hablar con una persona",
-        "en": "Talk to a person",
-    },
+#: Customer-facing bot texts: English source strings, translated by the catalogs
+#: (locale/*/LC_MESSAGES/django.po) into the customer's language. ``{next_opening}`` is filled
+#: with e.g. "segunda-feira 09:00". An inbox overrides any of them per language (BotSettings.texts).
+DEFAULT_TEXTS: dict[str, str] = {
+    "greeting": gettext_noop("Hi! I'm the virtual assistant. How can I help?"),
+    "thanks": gettext_noop("You're welcome! If you need anything else, just write."),
+    "suggest": gettext_noop("Did you mean…?"),
+    "rephrase": gettext_noop("Sorry, I didn't quite get that. Could you put it another way?"),
+    "helpful_thanks": gettext_noop("Glad it helped! If you need anything else, just write."),
+    "handoff_online": gettext_noop("I'm passing you to an agent. An agent will reply shortly."),
+    "handoff_no_agents": gettext_noop("I'm passing you to an agent. We'll reply as soon as we can."),
+    "handoff_offline": gettext_noop("We are offline; we'll answer from {next_opening}."),
+    "button_helpful": "👍",
+    "button_not_helpful": "👎",
+    "button_human": gettext_noop("Talk to a person"),
 }
 
 
@@ -162,13 +130,15 @@ class BotSettings(models.Model):
         return f"Bot settings of {self.inbox}"
 
     def text(self, key: str, language: str) -> str:
-        """The text ``key`` in ``language``: the inbox's override, else the default (English
-        when the language is unknown)."""
+        """The text ``key`` in ``language`` (a customer code: pt, es, en): the inbox's override,
+        else the catalog's translation of the default."""
+        from inbox.locale import catalog_language
+
         own = (self.texts or {}).get(key) or {}
         if isinstance(own, dict) and own.get(language):
             return own[language]
-        defaults = DEFAULT_TEXTS.get(key, {})
-        return defaults.get(language) or defaults.get("en", "")
+        with translation.override(catalog_language(language)):
+            return gettext(DEFAULT_TEXTS.get(key, ""))
 
 
 class BotDecisionLog(models.Model):

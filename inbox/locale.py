@@ -141,3 +141,15 @@ def agent_preferences_set(*, user, language: str, time_zone: str) -> None:
     from .models import AgentProfile
 
     AgentProfile.objects.update_or_create(user=user, defaults={"language": language, "time_zone": time_zone})
+
+
+def translated(msgid: str, language: str) -> str:
+    """``msgid`` from the catalogs in a customer's language (short code or installed tag)."""
+    with translation.override(catalog_language(language)):
+        return translation.gettext(msgid)
+
+
+def translations(msgid: str) -> dict[str, str]:
+    """``msgid`` in every customer language: ``{"pt": ..., "es": ..., "en": ...}``, for the
+    per-language text tables admins can override."""
+    return {code: translated(msgid, code) for code in CUSTOMER_LANGUAGES}

@@ -13,19 +13,20 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
-DEFAULT_QUESTIONS = {
-    "en": "How did we do? Tap a rating from 1 (bad) to 5 (great).",
-    "pt": "Como foi o nosso atendimento? Escolha uma nota de 1 (ruim) a 5 (ótimo).",
-    "es": "¿Cómo lo hicimos? Elige una nota de 1 (mal) a 5 (excelente).",
-}
+from inbox.locale import translations
+
+#: The survey question (translated by the catalogs into each customer language).
+DEFAULT_QUESTION = gettext_noop("How did we do? Tap a rating from 1 (bad) to 5 (great).")
 
 
 def default_questions() -> dict[str, str]:
-    return dict(DEFAULT_QUESTIONS)
+    """A new inbox's editable questions: the catalog's translation in every language."""
+    return translations(DEFAULT_QUESTION)
 
 
 def new_token() -> str:

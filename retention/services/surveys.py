@@ -11,11 +11,13 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from inbox import services as inbox_services
+from inbox.locale import translated
 from inbox.models import ChannelKind, Contact, Conversation
 
-from ..models import DEFAULT_QUESTIONS, InboxRetentionSettings, Survey
+from ..models import DEFAULT_QUESTION, InboxRetentionSettings, Survey
 from ..survey_tokens import sign_token
 from .common import COMMENT_WINDOW, SURVEY_PAYLOAD_PREFIX, RetentionError, _deliver, _last_customer_message, next_send_time, pick_language, settings_for
 
@@ -77,11 +79,12 @@ def survey_link(survey: Survey) -> str:
 
 def _survey_text(survey: Survey, config: InboxRetentionSettings) -> str:
     questions = config.survey_questions or {}
-    question = questions.get(survey.language) or questions.get("en") or DEFAULT_QUESTIONS["en"]
+    question = questions.get(survey.language) or translated(DEFAULT_QUESTION, survey.language)
     if survey.channel_kind == ChannelKind.EMAIL:
         link = survey_link(survey)
         lines = [question, ""] + [f"{'★' * n}{'☆' * (5 - n)}  {link}?r={n}" for n in range(5, 0, -1)]
-        return "\n".join(lines + ["", "Reply STOP to receive no more automatic messages."])
+        return "\n".join(lines + ["", translated(gettext_noop("Reply STOP to receive no more automatic messages."),
+                                                  survey.language)])
     return question
 
 
