@@ -27,6 +27,7 @@ from inbox.models import Attachment, ChannelKind, Inbox
 from inbox.presenters import message_payload
 
 from . import auth as widget_auth
+from .texts import texts_for, visitor_language
 
 WIDGET_JS = Path(__file__).resolve().parent / "static" / "widget.js"
 HISTORY_PAGE = 50
@@ -128,8 +129,11 @@ def widget_js(request):
 def config_view(request):
     inbox = request.widget_inbox
     look = inbox.widget_settings or {}
+    language = visitor_language(request.GET.get("lang", ""), inbox)
     return JsonResponse({
         "inbox": inbox.public_id,
+        "language": language,
+        "texts": texts_for(language),
         "title": look.get("title") or inbox.name,
         "color": look.get("color") or "#2563eb",
         "position": "left" if look.get("position") == "left" else "right",
