@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+## The demo's language (pt-br, es or en) is also the installation default for `make run`.
+export DEMO_LANGUAGE ?= pt-br
 
 .PHONY: run test test-fast test-scaleout venv system-deps messages bench clean
 
@@ -30,7 +32,7 @@ messages: venv
 ## make run: install, migrate, demo data, then serve HTTP + websockets and the task worker.
 run: venv messages
 	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py setup_demo
+	DEBUG=1 LANGUAGE_CODE=$${LANGUAGE_CODE:-$(DEMO_LANGUAGE)} $(PY) manage.py setup_demo
 	@echo ""
 	@echo "  Agent inbox:   $(PUBLIC_BASE_URL)/"
 	@echo "  Admin:         $(PUBLIC_BASE_URL)/admin/"
@@ -39,7 +41,7 @@ run: venv messages
 	@echo "  API docs:      $(PUBLIC_BASE_URL)/api/docs/"
 	@echo "  Credentials are printed above (also in var/demo-credentials.txt). Ctrl+C stops."
 	@echo ""
-	DEBUG=1 $(PY) manage.py serve --host $(HOST) --port $(PORT)
+	DEBUG=1 LANGUAGE_CODE=$${LANGUAGE_CODE:-$(DEMO_LANGUAGE)} $(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 system-deps:
 	bash scripts/install-system-deps.sh

@@ -11,6 +11,7 @@ from __future__ import annotations
 import zoneinfo
 from decimal import Decimal
 
+from babel.core import Locale, UnknownLocaleError
 from babel.numbers import format_currency
 from django.conf import settings
 from django.utils import timezone, translation
@@ -111,20 +112,36 @@ def context(request) -> dict:
     return {"LANGUAGE_CHOICES": settings.LANGUAGES, "TIME_ZONE_CHOICES": zones, "agent_prefs": prefs}
 
 
-#: Babel locale for amounts where the language alone names another region's habits: "es" is
-#: spoken to Latin-American shops, so CLDR's Latin-American Spanish ("es_419"), not Spain's.
-MONEY_LOCALES = {"es": "es_419"}
+#: Babel locale for a language without a region when no country fits the currency: Spanish
+#: here is Latin America's (CLDR "es_419"), not Spain's.
+MONEY_FALLBACK_LOCALES = {"es": "es_419"}
+
+
+def money_locale(language: str, currency: str) -> str:
+    """The CLDR locale an amount is written in. A language with a region (pt-BR) keeps its
+    own habits for every currency; otherwise the language as spoken in the currency's country
+    (the ISO 4217 code begins with it: USD -> es_US, MXN -> es_MX, ARS -> es_AR), else the
+    language's fallback."""
+    base = translation.to_locale(language)
+    if "_" in base:
+        return base
+    candidate = f"{base}_{currency[:2].upper()}"
+    try:
+        Locale.parse(candidate)
+    except (UnknownLocaleError, ValueError):
+        return MONEY_FALLBACK_LOCALES.get(base, base)
+    return candidate
 
 
 def money(amount, currency: str = "", language: str = "") -> str:
     """``amount`` in ``currency`` as written in ``language`` (the active one by default):
-    ``R$ 1.234,56`` for BRL in pt-BR, ``US$ 1,234.56`` for USD in en. Babel's CLDR data, not
-    hand-written rules."""
+    ``R$ 1.234,56`` for BRL in pt-BR, ``$1,234.56`` for USD in en and es. Babel's CLDR data,
+    not hand-written rules."""
     if amount is None:
         return "—"
+    currency = (currency or settings.DEFAULT_CURRENCY).upper()
     language = language or translation.get_language() or settings.LANGUAGE_CODE
-    locale = MONEY_LOCALES.get(language, translation.to_locale(language))
-    return format_currency(Decimal(str(amount)), (currency or settings.DEFAULT_CURRENCY).upper(), locale=locale)
+    return format_currency(Decimal(str(amount)), currency, locale=money_locale(language, currency))
 
 
 #: Time zones offered in the profile menu (others can be set in the admin).

@@ -4,7 +4,7 @@
  * into a page. Self-contained (no framework, no build step); everything lives in a Shadow DOM,
  * so the page's CSS cannot reach the widget and the widget's CSS cannot reach the page.
  * Message text is only ever inserted with textContent.
- * Optional: data-user-id, data-user-hash (HMAC-SHA256 of the id with the inbox's widget
+ * Optional: data-lang (the language to speak; default the page's <html lang>), data-user-id, data-user-hash (HMAC-SHA256 of the id with the inbox's widget
  * secret), data-user-name, data-user-email, data-user-email-hash (HMAC-SHA256 of "email:" and
  * the address); or window.SupportWidget.identify({...}).
  * See docs/widget.md.
@@ -39,7 +39,9 @@
     sending: "Sending…", messages: "Messages", refused: "This chat is not available on this website.",
     tooLong: "Messages can be at most {n} characters.", file: "File"
   };
-  var BROWSER_LANG = navigator.language || "";
+  // The visitor reads the shop page: its language (data-lang, else <html lang>) first, then
+  // the browser's; the server answers in the closest language it speaks.
+  var BROWSER_LANG = script.getAttribute("data-lang") || document.documentElement.lang || navigator.language || "";
   var LANG = BROWSER_LANG.slice(0, 2).toLowerCase() || "en";
   function t(key, vars) {
     var text = TEXTS[key] || key;
