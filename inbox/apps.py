@@ -1,9 +1,13 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class InboxConfig(AppConfig):
     name = "inbox"
-    verbose_name = "Support inbox"
+    verbose_name = _("Support inbox")
 
     def ready(self):
+        from . import model_labels
         from . import tasks  # noqa: F401  (registers the Huey tasks)
+
+        model_labels.install()

@@ -20,6 +20,10 @@ class Command(BaseCommand):
     help = "Run makemessages for every language in settings.LANGUAGES, both domains."
 
     def handle(self, *args, **options):
+        from inbox import model_labels
+
+        if model_labels.write_source() and options["verbosity"]:
+            self.stdout.write(f"Updated {model_labels.SOURCE}")
         locales = [to_locale(code) for code, _name in settings.LANGUAGES]
         for domain in ("django", "djangojs"):
             call_command("makemessages", locale=locales, domain=domain, ignore_patterns=IGNORED,
