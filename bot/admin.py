@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from . import services
 from .import_export import export_csv, export_json
 from .models import BotDecisionLog, BotSettings, CannedAnswer, QuestionVariant, UnansweredQuestion
+from .reasons import reason_label
 
 
 class QuestionVariantInline(admin.TabularInline):
@@ -117,9 +118,25 @@ class BotDecisionLogAdmin(admin.ModelAdmin):
         return False
 
 
+class ReasonFilter(admin.SimpleListFilter):
+    title = _("last reason")
+    parameter_name = "last_reason"
+
+    def lookups(self, request, model_admin):
+        codes = UnansweredQuestion.objects.order_by().values_list("last_reason", flat=True).distinct()
+        return [(code, reason_label(code)) for code in sorted(set(codes)) if code]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(last_reason=self.value()) if self.value() else queryset
+
+
 @admin.register(UnansweredQuestion)
 class UnansweredQuestionAdmin(admin.ModelAdmin):
-    list_display = ("example", "count", "last_reason", "last_seen", "resolved", "answer")
-    list_filter = ("resolved", "last_reason", "language")
+    list_display = ("example", "count", "reason", "last_seen", "resolved", "answer")
+    list_filter = ("resolved", ReasonFilter, "language")
     search_fields = ("example", "key")
     readonly_fields = ("key", "first_seen", "last_seen")
+
+    @admin.display(description=_("last reason"), ordering="last_reason")
+    def reason(self, obj: UnansweredQuestion) -> str:
+        return reason_label(obj.last_reason)

@@ -10,6 +10,7 @@ import uuid
 
 from django.db import models
 from django.utils import translation
+from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django.utils import timezone
@@ -48,7 +49,7 @@ class AnswerSetVersion(models.Model):
     changed_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
-        return f"answer set v{self.number}"
+        return _("answer set v%(number)s") % {"number": self.number}
 
 
 class CannedAnswer(models.Model):
@@ -119,15 +120,15 @@ class BotSettings(models.Model):
         default=False, help_text=_("Answer only when confident, never suggest (always on for e-mail inboxes)."))
     texts = models.JSONField(
         default=default_texts, blank=True,
-        help_text='Overrides of the bot texts by language: {"greeting": {"pt": "...", "es": "...", "en": "..."}}. '
-                  "Keys: " + ", ".join(DEFAULT_TEXTS) + ".")
+        help_text=format_lazy("{} {}", _('Overrides of the bot texts by language: {"greeting": {"pt": "...", "es": "...", '
+                                           '"en": "..."}}. Keys:'), ", ".join(DEFAULT_TEXTS) + "."))
 
     class Meta:
         verbose_name = _("bot settings")
         verbose_name_plural = _("bot settings")
 
     def __str__(self) -> str:
-        return f"Bot settings of {self.inbox}"
+        return _("Bot settings of %(inbox)s") % {"inbox": self.inbox}
 
     def text(self, key: str, language: str) -> str:
         """The text ``key`` in ``language`` (a customer code: pt, es, en): the inbox's override,
@@ -173,7 +174,8 @@ class BotDecisionLog(models.Model):
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"{self.action} ({self.reason}) on conversation {self.conversation_id}"
+        return _("%(action)s (%(reason)s) on conversation %(id)s") % {
+            "action": self.get_action_display(), "reason": self.reason, "id": self.conversation_id}
 
 
 class UnansweredQuestion(models.Model):

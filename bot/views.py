@@ -25,6 +25,7 @@ from . import services as bot_services
 from .forms import AddVariantForm, AnswerForm, ImportForm
 from .import_export import ImportFailed, export_csv, export_json, import_file
 from .models import BotSettings, CannedAnswer, UnansweredQuestion
+from .reasons import reason_label
 
 #: Unanswered questions at least this similar (rapidfuzz token_set_ratio on the normalized
 #: text) are shown as one group.
@@ -160,7 +161,8 @@ def console_api(request):
         "question": text,
         "language": guess_language(text),
         "intent": detect_intent(text) or "",
-        "decision": {"action": decision.action, "reason": decision.reason, "answer_ids": chosen},
+        "decision": {"action": decision.action, "reason": decision.reason, "reason_label": reason_label(decision.reason),
+                     "answer_ids": chosen},
         "thresholds": {"answer": thresholds.answer, "suggest": thresholds.suggest, "margin": thresholds.margin},
         "candidates": engine.candidates_json(candidates, answers),
         "index_size": index_cache.get_index(inbox).size,

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.utils.html import format_html
 
-from . import services
+from . import services, system_messages
 from .inbound import process_webhook_event
 from .models import (
     AgentConnection,
@@ -123,10 +123,15 @@ class ContactAdmin(admin.ModelAdmin):
 class MessageInline(admin.TabularInline):
     model = Message
     extra = 0
-    fields = ["created_at", "direction", "sender_kind", "author", "text", "is_private_note", "delivery_state", "delivery_error"]
+    fields = ["created_at", "direction", "sender_kind", "author", "shown_text", "is_private_note", "delivery_state",
+              "delivery_error"]
     readonly_fields = fields
     can_delete = False
     show_change_link = True
+
+    @admin.display(description=_("Text"))
+    def shown_text(self, obj: Message) -> str:
+        return system_messages.text_of(obj)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -190,7 +195,7 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Text"))
     def short_text(self, obj: Message) -> str:
-        return obj.text[:80]
+        return system_messages.text_of(obj)[:80]
 
     @admin.action(description=_("Retry failed sends"), permissions=["view"])
     def retry_failed(self, request, queryset):

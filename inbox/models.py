@@ -71,7 +71,7 @@ class AgentProfile(models.Model):
     display_name = models.CharField(max_length=100, blank=True)
     avatar_url = models.URLField(blank=True)
     max_open_conversations = models.PositiveIntegerField(
-        default=10, help_text="Auto-assignment skips the agent at this many open conversations."
+        default=10, help_text=_("Auto-assignment skips the agent at this many open conversations.")
     )
     accepts_auto_assignment = models.BooleanField(default=True)
     last_assigned_at = models.DateTimeField(null=True, blank=True, help_text=_("Round-robin order."))
@@ -270,7 +270,7 @@ class Conversation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.contact} ({self.status})"
+        return f"#{self.pk} {self.contact} ({self.get_status_display()})"
 
 
 class Message(models.Model):
@@ -328,7 +328,9 @@ class Message(models.Model):
         indexes = [models.Index(fields=["conversation", "created_at"], name="msg_conversation_created")]
 
     def __str__(self) -> str:
-        return f"{self.get_sender_kind_display()}: {self.text[:50]}"
+        from .system_messages import text_of
+
+        return f"{self.get_sender_kind_display()}: {text_of(self)[:50]}"
 
 
 def attachment_path(instance: "Attachment", filename: str) -> str:
@@ -354,7 +356,7 @@ class Attachment(models.Model):
     error = models.CharField(max_length=255, blank=True)
 
     def __str__(self) -> str:
-        return self.filename or f"attachment {self.pk}"
+        return self.filename or _("attachment %(id)s") % {"id": self.pk}
 
 
 class ConversationRead(models.Model):
@@ -394,4 +396,5 @@ class WebhookEvent(models.Model):
         ordering = ["-received_at"]
 
     def __str__(self) -> str:
-        return f"{self.channel_kind} event {self.pk} ({self.status})"
+        return _("%(channel)s event %(id)s (%(status)s)") % {
+            "channel": self.channel_kind, "id": self.pk, "status": self.get_status_display()}

@@ -41,11 +41,11 @@ class InboxRetentionSettings(models.Model):
     survey_enabled = models.BooleanField(default=False)
     survey_delay_minutes = models.PositiveIntegerField(default=5, help_text=_("Wait this long after the resolution."))
     survey_questions = models.JSONField(default=default_questions, blank=True,
-                                        help_text='Question per language: {"en": "How did we do?", "pt": "..."}.')
+                                        help_text=_('Question per language: {"en": "How did we do?", "pt": "..."}.'))
     survey_template = models.JSONField(
         default=dict, blank=True,
-        help_text='WhatsApp template for surveys outside the 24-hour window: {"name": "...", "language": "en"}. '
-                  "Empty: such surveys are skipped.")
+        help_text=_('WhatsApp template for surveys outside the 24-hour window: {"name": "...", "language": "en"}. '
+                  "Empty: such surveys are skipped."))
     quiet_start = models.TimeField(default=dt.time(21, 0), help_text=_("No automatic sends from this local time..."))
     quiet_end = models.TimeField(default=dt.time(8, 0), help_text=_("...until this local time."))
 
@@ -54,7 +54,7 @@ class InboxRetentionSettings(models.Model):
         verbose_name_plural = _("retention settings")
 
     def __str__(self) -> str:
-        return f"Retention settings of {self.inbox}"
+        return _("Retention settings of %(inbox)s") % {"inbox": self.inbox}
 
 
 class Survey(models.Model):
@@ -96,7 +96,7 @@ class Survey(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Survey of conversation {self.conversation_id} ({self.status})"
+        return _("Survey of conversation %(id)s (%(status)s)") % {"id": self.conversation_id, "status": self.get_status_display()}
 
 
 class Order(models.Model):
@@ -127,7 +127,7 @@ class Order(models.Model):
         indexes = [models.Index(fields=["contact", "-ordered_at"], name="order_contact_date")]
 
     def __str__(self) -> str:
-        return f"Order {self.external_id}"
+        return _("Order %(number)s") % {"number": self.external_id}
 
 
 class FollowUpRule(models.Model):
@@ -142,14 +142,14 @@ class FollowUpRule(models.Model):
                                                                     "resolution, last order)."))
     channel_preference = models.JSONField(
         default=list, blank=True,
-        help_text='Channel kinds to try in order, e.g. ["whatsapp", "email"]. Empty: the channel of the '
-                  "customer's most recent conversation.")
+        help_text=_('Channel kinds to try in order, e.g. ["whatsapp", "email"]. Empty: the channel of the '
+                  "customer's most recent conversation."))
     messages = models.JSONField(default=dict, blank=True,
-                                help_text='Text per language: {"en": "Hi {first_name}, ...", "pt": "..."}. '
-                                          "Placeholders: {first_name}, {order_id}.")
+                                help_text=_('Text per language: {"en": "Hi {first_name}, ...", "pt": "..."}. '
+                                          "Placeholders: {first_name}, {order_id}."))
     template = models.JSONField(default=dict, blank=True,
-                                help_text='WhatsApp template outside the 24-hour window: {"name", "language"}; '
-                                          "the first name is its parameter.")
+                                help_text=_('WhatsApp template outside the 24-hour window: {"name", "language"}; '
+                                          "the first name is its parameter."))
     max_age_days = models.PositiveIntegerField(
         default=14, help_text=_("Triggers older than the delay plus this are ignored, so a new rule does not "
                               "write to every customer of the past."))
@@ -188,4 +188,4 @@ class FollowUpSend(models.Model):
         constraints = [models.UniqueConstraint(fields=["rule", "contact", "trigger_key"], name="unique_followup_send")]
 
     def __str__(self) -> str:
-        return f"{self.rule} → {self.contact} ({self.trigger_key}, {self.status})"
+        return f"{self.rule} → {self.contact} ({self.trigger_key}, {self.get_status_display()})"

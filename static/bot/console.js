@@ -29,7 +29,7 @@ function show(data) {
   const action = document.getElementById("console-action");
   action.textContent = ACTIONS[data.decision.action] || data.decision.action;
   action.className = `decision-${data.decision.action}`;
-  document.getElementById("console-reason").textContent = `(${data.decision.reason})`;
+  document.getElementById("console-reason").textContent = `(${data.decision.reason_label || data.decision.reason})`;
   const t = data.thresholds;
   document.getElementById("console-meta").textContent =
     interpolate(gettext("Language %(language)s"), { language: data.language }, true) +

@@ -146,7 +146,8 @@ def test_console_endpoint_ranks_candidates_and_shows_the_decision(staff):
     assert data["language"] == "pt" and data["index_size"] > 50
 
     human = staff.get(reverse("bot:console-api"), {"q": "quero falar com um atendente"}).json()
-    assert human["decision"] == {"action": "handoff", "reason": "asked_for_human", "answer_ids": []}
+    assert human["decision"] == {"action": "handoff", "reason": "asked_for_human", "answer_ids": [],
+                                 "reason_label": "the customer asked for a person"}
     assert staff.get(reverse("bot:console-api"), {"q": ""}).status_code == 400
     assert staff.get(reverse("bot:console-api"), {"q": "x", "inbox": "nope"}).status_code == 400
     page = staff.get(reverse("bot:console"))
