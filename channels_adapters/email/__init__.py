@@ -19,6 +19,9 @@ Configuration keys (the inbox's ``channel_config``):
     Shared secret for the inbound-parse webhook (see ``EmailAdapter.verify_request``).
 ``max_attachment_bytes``
     Larger attachments are replaced by a note in the message text (default 20 MiB).
+``max_mime_parts``, ``max_multipart_boundaries``, ``max_nested_messages``, ``max_recipients``,
+``max_html_bytes``, ``max_html_depth``, ``max_text_chars``, ``imap_max_message_bytes``
+    Work bounds for hostile mail; see ``channels_adapters.email.limits``.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from .imap import (
     mark_processed,
     poll_mailbox,
 )
+from .limits import EmailLimits
 from .loops import Bounce, automation_reasons, parse_bounce
 from .parsing import (
     DEFAULT_MAX_ATTACHMENT_BYTES,
@@ -66,7 +70,7 @@ from .quotes import html_to_text, strip_quotes_html, strip_quotes_text
 from .smtp import connect_smtp, send_via_smtp
 
 __all__ = [
-    "EmailAdapter", "ParsedEmail", "EmailAttachment", "Bounce", "parse_email", "to_inbound",
+    "EmailAdapter", "EmailLimits", "ParsedEmail", "EmailAttachment", "Bounce", "parse_email", "to_inbound",
     "reply_address", "token_from_addresses", "automation_reasons", "parse_bounce",
     "build_reply", "reply_subject", "message_id_for", "send_via_smtp", "poll_mailbox",
     "mark_processed", "MailboxError", "MailboxUnavailable", "MailboxLoginFailed",
@@ -100,13 +104,17 @@ class EmailAdapter(BaseAdapter):
     def max_attachment_bytes(self) -> int:
         return int(self.config.get("max_attachment_bytes") or DEFAULT_MAX_ATTACHMENT_BYTES)
 
+    @property
+    def limits(self) -> EmailLimits:
+        return EmailLimits.from_config(self.config)
+
     def own_addresses(self) -> list[str]:
         return [a for a in (self.address, self.config.get("smtp_username") or "") if "@" in a]
 
     def parse_raw(self, raw: bytes) -> ParsedWebhook:
         """One raw message (from IMAP or a webhook) as a ``ParsedWebhook``: a bounce becomes a
         failed ``StatusUpdate``, anything else an ``InboundMessage``."""
-        parsed = parse_email(raw, max_attachment_bytes=self.max_attachment_bytes)
+        parsed = parse_email(raw, max_attachment_bytes=self.max_attachment_bytes, limits=self.limits)
         result = ParsedWebhook()
         bounce = parse_bounce(parsed)
         if bounce is not None:

@@ -31,9 +31,8 @@ def _message(msg) -> Message:
     """Accept an ``EmailMessage``, a ``ParsedEmail`` or raw bytes."""
     if isinstance(msg, (bytes, bytearray)):
         return BytesParser(policy=policy.default).parsebytes(bytes(msg))
-    inner = getattr(msg, "message", None)
-    if inner is not None:
-        return inner
+    if hasattr(msg, "raw_sha256"):  # a ParsedEmail; its message is None when parsing failed
+        return msg.message if msg.message is not None else Message()
     return msg
 
 
