@@ -7,6 +7,7 @@ Redis). See docs/deployment.md.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served locally (no CDN)
     "huey.contrib.djhuey",
+    "axes",
     "inbox",
     "bot",
     "channels_adapters",
@@ -70,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "inbox.bounds.OutOfRangeMiddleware",  # 400, not 500, for numbers and dates out of range
+    "axes.middleware.AxesMiddleware",  # login throttling (last, as django-axes asks)
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -157,6 +161,23 @@ ON_CONVERSATION_RESOLVED = ["retention.surveys.on_conversation_resolved"]
 INBOUND_INTERCEPTORS = ["retention.surveys.handle_inbound"]
 
 # --- auth, i18n, static, media -----------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses logins while an account or IP is locked out
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes): per account and per client IP, counted in the cache (Redis
+# when REDIS_URL is set, so all web processes share the counters). See inbox/login_throttle.py.
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locked is enough
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "inbox.login_throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "inbox.login_throttle.client_ip"
+AXES_USERNAME_CALLABLE = None
+AXES_VERBOSE = False
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
