@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from bench import hostile_mail
-from inbox import services
 from inbox.models import Attachment, Message, WebhookEvent
 from tests.factories import make_agent, make_inbox
 
@@ -16,7 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def inbox(monkeypatch, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    monkeypatch.setattr(services, "_bot_enabled", lambda inbox: False)
+    monkeypatch.setattr("bot.engine.bot_enabled_for", lambda inbox: False)
     return make_inbox("email", channel_config={"address": "support@shop.test", "webhook_secret": "s3cret"})
 
 

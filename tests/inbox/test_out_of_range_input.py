@@ -19,7 +19,7 @@ BIG = "99999999999999999999"  # over 2**63: SQLite raised OverflowError
 def admin_client(client):
     admin = make_agent("root", staff=True, is_superuser=True)
     inbox = make_inbox("webchat", members=[admin])
-    conversation = receive(inbox, "hello", run_bot=False).conversation
+    conversation = receive(inbox, "hello", auto_reply=False).conversation
     client.force_login(admin)
     client.conversation = conversation
     return client
