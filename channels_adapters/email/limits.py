@@ -94,6 +94,19 @@ def limit_raw(raw: bytes, limits: EmailLimits = DEFAULT_LIMITS) -> tuple[bytes, 
     return raw[:cut], notes
 
 
+def limit_form(body: bytes, content_type: str, max_fields: int) -> bytes:
+    """A multipart/form-data body cut before its ``max_fields + 1``-th field (only the form's
+    own boundary counts: a raw mail inside a field has boundaries of its own)."""
+    found = _BOUNDARY_PARAM.search(content_type.encode("latin-1", "replace"))
+    if not found:
+        return body
+    delimiter = re.compile(rb"^--" + re.escape(found.group(1) or found.group(2)) + rb"\r?$", re.MULTILINE)
+    for count, match in enumerate(delimiter.finditer(body), start=1):
+        if count > max_fields:
+            return body[: match.start()]
+    return body
+
+
 def _limit_address_headers(raw: bytes, limits: EmailLimits, notes: list[str]) -> bytes:
     """Top-level header block cut to ``max_header_fields`` fields, and address headers cut
     after ``max_recipients`` addresses (counted by '@')."""

@@ -83,3 +83,50 @@ def test_hostile_mail_is_cut_and_its_original_kept(inbox, post_mail, name):
     original = message.attachments.get(filename="original-message.eml")
     assert original.file.read() == raw
     assert "only partly read" in message.text
+
+
+def test_the_webhook_request_does_not_parse_the_mail(inbox, client, django_capture_on_commit_callbacks,
+                                                     monkeypatch):
+    from channels_adapters.email import EmailAdapter
+
+    calls = []
+    real = EmailAdapter.parse_raw
+    monkeypatch.setattr(EmailAdapter, "parse_raw", lambda self, raw: calls.append(len(raw)) or real(self, raw))
+    raw = hostile_mail.many_parts()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(f"/webhooks/email/{inbox.public_id}/", data=raw, content_type="message/rfc822",
+                               HTTP_X_INBOX_SECRET="s3cret")
+    assert response.status_code == 200 and calls == []  # answered without parsing
+    assert WebhookEvent.objects.get().status == "received"
+    for callback in callbacks:
+        callback()
+    assert calls == [len(raw)] and WebhookEvent.objects.get().status == "processed"
+
+
+def test_a_form_post_without_a_raw_message_is_still_refused_at_once(inbox, client):
+    body = b'--F\r\nContent-Disposition: form-data; name="subject"\r\n\r\nhi\r\n--F--\r\n'
+    response = client.post(f"/webhooks/email/{inbox.public_id}/", data=body,
+                           content_type="multipart/form-data; boundary=F", HTTP_X_INBOX_SECRET="s3cret")
+    assert response.status_code == 400 and "body-mime" in response.json()["error"]
+
+
+def test_a_form_post_with_thousands_of_fields_is_cut(inbox, post_mail):
+    raw = mail_with_attachment('filename="a.pdf"', "form")
+    fields = b"".join(b'--F\r\nContent-Disposition: form-data; name="x%d"\r\n\r\nv\r\n' % i for i in range(20_000))
+    body = (b'--F\r\nContent-Disposition: form-data; name="body-mime"\r\n\r\n' + raw + b"\r\n" + fields + b"--F--\r\n")
+
+    def post(inbox, _raw):
+        from django.test import Client
+
+        return Client().post(f"/webhooks/email/{inbox.public_id}/", data=body,
+                             content_type="multipart/form-data; boundary=F", HTTP_X_INBOX_SECRET="s3cret")
+
+    from django.db import transaction  # noqa: F401
+
+    response = post(inbox, body)
+    assert response.status_code == 200
+    from inbox.inbound import process_webhook_event
+
+    event = process_webhook_event(response.json()["received"])
+    assert event.status == "processed", event.error
+    assert Message.objects.get(direction="in").attachments.get().filename == "a.pdf"
