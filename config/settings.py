@@ -167,9 +167,9 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses logins while an account or IP is locked out
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login throttling (django-axes): per account and per client IP, counted in the cache (Redis
-# when REDIS_URL is set, so all web processes share the counters). See inbox/login_throttle.py.
-AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+# Login throttling (django-axes): per account and per client IP, counted where every process
+# sees them: in Redis when REDIS_URL is set, else in the database. See inbox/login_throttle.py.
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler" if REDIS_URL else "axes.handlers.database.AxesDatabaseHandler"
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locked is enough
@@ -220,9 +220,11 @@ if not DEBUG:
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an unauthenticated call then answers 401 with "WWW-Authenticate: Token"
+    # (DRF takes the header from the first class; session auth has none and gave 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -237,6 +239,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # one name per choice set, so the schema builds without warnings
+    "ENUM_NAME_OVERRIDES": {
+        "ConversationStatusEnum": "inbox.models.Conversation.Status",
+        "OrderStatusEnum": "retention.models.Order.Status",
+    },
 }
 
 # --- channels ---------------------------------------------------------------------------------

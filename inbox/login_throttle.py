@@ -1,5 +1,5 @@
 """Login throttling with django-axes (a kept library: lockouts per account and per IP, counted
-in the shared cache, so every web process sees the same counters when REDIS_URL is set).
+in Redis when REDIS_URL is set, else in the database, so every web process sees the same counters).
 
 Settings (environment): LOGIN_FAILURE_LIMIT (default 5 wrong passwords), LOGIN_COOLOFF_MINUTES
 (default 15), TRUSTED_PROXY_COUNT (how many reverse proxies add X-Forwarded-For; 0 = use the
