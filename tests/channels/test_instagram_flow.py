@@ -23,7 +23,7 @@ IGSID = "1234567890123456"
 
 @pytest.fixture
 def inbox(fake_graph, monkeypatch):
-    monkeypatch.setattr(services, "_bot_enabled", lambda inbox: False)
+    monkeypatch.setattr("bot.engine.bot_enabled_for", lambda inbox: False)
     return make_inbox("instagram", channel_config={
         "instagram_account_id": ACCOUNT, "access_token": "ig-token", "app_secret": "app-secret"})
 

@@ -64,7 +64,7 @@ def test_conversation_page_queries_do_not_grow_with_the_history(agent_client, mo
 
 
 def test_instagram_story_reply_and_mention_show_their_link(agent_client, monkeypatch):
-    monkeypatch.setattr(services, "_bot_enabled", lambda inbox: False)
+    monkeypatch.setattr("bot.engine.bot_enabled_for", lambda inbox: False)
     inbox = make_inbox("instagram")
     url = "https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1&signature=x"
     conversation = receive(inbox, "Quanto custa?", sender="1234", metadata={"story": {"type": "reply", "url": url}}).conversation
