@@ -21,7 +21,7 @@ from channels_adapters.base import (
     SendError,
     TemplateRef,
 )
-from channels_adapters.registry import get_adapter
+from channels_adapters.registry import adapter_class_for, get_adapter
 
 from . import queue, services
 from .models import ChannelKind, ContactIdentity, Message
@@ -71,11 +71,14 @@ def build_outbound(message: Message) -> OutboundMessage:
         extra.update({"in_reply_to": last_in or (thread[-1] if thread else ""), "references": thread[-20:],
                       "reply_token": conversation.thread_token})
     tag = ""
-    if message.inbox.channel_kind == ChannelKind.MESSENGER:
-        # Past the standard 24 hours, the HUMAN_AGENT tag (when enabled) covers up to 7 days.
+    adapter_class = adapter_class_for(message.inbox.channel_kind)
+    if getattr(adapter_class, "human_agent_window_hours", None):
+        # Messenger and Instagram: past the standard window, the HUMAN_AGENT tag (when enabled)
+        # covers up to 7 days.
         last_in = conversation.last_incoming_at
+        window = dt.timedelta(hours=getattr(adapter_class, "window_hours", 24))
         if (message.inbox.channel_config.get("human_agent_tag") and last_in
-                and timezone.now() - last_in > dt.timedelta(hours=24)):
+                and timezone.now() - last_in > window):
             tag = "HUMAN_AGENT"
     return OutboundMessage(
         recipient_address=recipient_address(message),

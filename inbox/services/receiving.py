@@ -76,9 +76,18 @@ def _store_attachment(message: Message, item: InboundAttachment) -> Attachment:
 
 
 @transaction.atomic
-def attachment_store_download(*, attachment: Attachment, data: bytes | None, error: str = "") -> Attachment:
-    """Record the result of a media download (called by the download task)."""
+def attachment_store_download(*, attachment: Attachment, data: bytes | None, error: str = "",
+                               content_type: str = "") -> Attachment:
+    """Record the result of a media download (called by the download task). ``content_type`` is
+    what the provider served, kept when the webhook did not say (Messenger, Instagram); it also
+    corrects the kind of media whose type the webhook could not know (an Instagram story is
+    an image or a video)."""
     attachment = Attachment.objects.select_for_update().get(pk=attachment.pk)
+    if content_type and not attachment.content_type:
+        attachment.content_type = content_type[:100]
+        major = content_type.split("/")[0]
+        if attachment.kind == "image" and major in ("video", "audio"):
+            attachment.kind = major
     if data is None:
         attachment.status = Attachment.Status.FAILED
         attachment.error = error[:255]

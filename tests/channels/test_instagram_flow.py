@@ -107,7 +107,7 @@ def test_story_mention_media_is_downloaded_while_it_lasts(post_webhook, inbox, f
     assert message.metadata["story"] == {"type": "mention", "url": url, "id": ""}
     attachment = Attachment.objects.get()
     assert attachment.status == Attachment.Status.STORED, attachment.error
-    assert attachment.file.read() == b"story-jpeg"
+    assert attachment.file.read() == b"story-jpeg" and attachment.content_type == "image/jpeg"
     (download,) = [r for r in fake_graph.requests if r.path.startswith("/cdn/")]
     assert "authorization" not in download.headers  # the token never goes to the CDN
 
@@ -184,3 +184,76 @@ def test_crash_between_receiving_and_processing_loses_nothing(client, inbox):
     assert tasks.sweep(now=timezone.now() + dt.timedelta(minutes=2))["reprocessed_events"] == 1
     assert Message.objects.count() == 1
 
+
+
+def test_a_video_story_becomes_a_video_attachment(post_webhook, inbox, fake_graph, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    url = fake_graph.add_cdn_file("story-2", b"mp4-bytes", "video/mp4")
+    document = fixture("message__story_reply")
+    document["entry"][0]["messaging"][0]["message"]["reply_to"]["story"]["url"] = url
+    post_webhook(inbox, document)
+    attachment = Attachment.objects.get()
+    assert (attachment.kind, attachment.content_type, attachment.status) == ("video", "video/mp4", "stored")
+
+
+def test_name_and_username_come_from_the_profile_api_once(post_webhook, inbox, fake_graph):
+    fake_graph.add_instagram_profile(IGSID, "Júlia Prado", "ju.prado", "https://cdn.example.com/ju.jpg")
+    post_webhook(inbox, load_fixture("instagram/message__text.json"))
+    contact = Contact.objects.get()
+    assert contact.name == "Júlia Prado" and contact.attributes["instagram_username"] == "ju.prado"
+    assert contact.avatar_url == "https://cdn.example.com/ju.jpg"
+    post_webhook(inbox, load_fixture("instagram/message__quick_reply.json"))
+    profile_calls = [r for r in fake_graph.requests if r.path == f"/{IGSID}"]
+    assert len(profile_calls) == 1 and profile_calls[0].query == {"fields": "name,username,profile_pic"}
+
+
+def test_profile_lookup_failure_keeps_the_message(post_webhook, inbox, fake_graph):
+    fake_graph.fail_next(500, path_contains=IGSID)
+    post_webhook(inbox, load_fixture("instagram/message__text.json"))
+    assert Message.objects.count() == 1 and Contact.objects.get().name == ""
+
+
+def test_agent_typing_and_reading_send_sender_actions(post_webhook, inbox, fake_graph,
+                                                      django_capture_on_commit_callbacks):
+    post_webhook(inbox, load_fixture("instagram/message__text.json"))
+    conversation = Conversation.objects.get()
+    agent = make_agent(inboxes=[inbox])
+    services.typing(conversation=conversation, who="agent", is_typing=True, name="Ana")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.mark_read(conversation=conversation, user=agent)
+    actions = [r.json for r in fake_graph.requests if r.json and "sender_action" in r.json]
+    assert actions == [{"recipient": {"id": IGSID}, "sender_action": "typing_on"},
+                       {"recipient": {"id": IGSID}, "sender_action": "mark_seen"}]
+
+
+def test_past_24_hours_refused_unless_human_agent_tag_then_7_days(post_webhook, inbox, fake_graph,
+                                                                  django_capture_on_commit_callbacks):
+    post_webhook(inbox, load_fixture("instagram/message__text.json"))
+    conversation = Conversation.objects.get()
+    Conversation.objects.filter(pk=conversation.pk).update(last_incoming_at=timezone.now() - dt.timedelta(days=2))
+    conversation.refresh_from_db()
+    with pytest.raises(services.WindowClosed):
+        services.send_reply(conversation=conversation, text="late answer")
+    inbox.channel_config["human_agent_tag"] = True
+    inbox.save()
+    conversation.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = services.send_reply(conversation=conversation, author=make_agent(inboxes=[inbox]), text="late answer")
+    reply.refresh_from_db()
+    assert reply.delivery_state == "sent", reply.delivery_error
+    body = [r for r in fake_graph.requests if r.json and "message" in r.json][-1].json
+    assert (body["messaging_type"], body["tag"]) == ("MESSAGE_TAG", "HUMAN_AGENT")
+    Conversation.objects.filter(pk=conversation.pk).update(last_incoming_at=timezone.now() - dt.timedelta(days=8))
+    conversation.refresh_from_db()
+    with pytest.raises(services.WindowClosed):
+        services.send_reply(conversation=conversation, text="too late")
+
+
+def test_within_24_hours_no_tag_is_used(post_webhook, inbox, fake_graph, django_capture_on_commit_callbacks):
+    inbox.channel_config["human_agent_tag"] = True
+    inbox.save()
+    post_webhook(inbox, load_fixture("instagram/message__text.json"))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.send_reply(conversation=Conversation.objects.get(), text="já já")
+    body = [r for r in fake_graph.requests if r.json and "message" in r.json][-1].json
+    assert body["messaging_type"] == "RESPONSE" and "tag" not in body
