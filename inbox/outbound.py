@@ -25,6 +25,7 @@ from channels_adapters.registry import adapter_class_for, get_adapter
 
 from . import queue, services
 from .models import ChannelKind, ContactIdentity, Message
+from .phones import parse_phone, to_wa_id
 from .presenters import agent_name
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,11 @@ def recipient_address(message: Message) -> str:
         return identity.address
     if message.inbox.channel_kind == ChannelKind.EMAIL:
         return message.conversation.contact.email
+    if message.inbox.channel_kind == ChannelKind.WHATSAPP:
+        # Known only by a number (an order): send to the canonical number; WhatsApp's answer
+        # then names the real wa_id (see ``deliver``).
+        line = parse_phone(message.conversation.contact.phone).e164
+        return to_wa_id(line)
     return ""
 
 
@@ -122,6 +128,9 @@ def deliver(message_id: int, *, now: dt.datetime | None = None) -> str:
         queue.enqueue("inbox.deliver_message", message_id, eta=retry_at, after_commit=False)
         return "retry"
     services.record_send_success(message=message, provider_message_id=result.provider_message_id)
+    if message.inbox.channel_kind == ChannelKind.WHATSAPP and result.metadata.get("wa_id"):
+        services.contact_record_wa_id(contact=message.conversation.contact, wa_id=result.metadata["wa_id"],
+                                      sent_to=outbound.recipient_address)
     if message.inbox.channel_kind == ChannelKind.WEBCHAT and message.sender_kind == Message.SenderKind.AGENT:
         queue.enqueue("inbox.email_copy_if_unseen", message_id, delay=settings.WEBCHAT_EMAIL_COPY_DELAY,
                       after_commit=False)

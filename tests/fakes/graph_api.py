@@ -144,6 +144,8 @@ class FakeGraphAPI:
             self.instagram_account: dict[str, Any] = {"id": "9876500000000001", "user_id": "17841400000000001",
                                                       "username": "acme.store", "name": "Acme Store"}
             self.cdn_files: dict[str, tuple[bytes, str]] = {}
+            #: The ``contacts[].wa_id`` a WhatsApp send to a number answers (default: its digits).
+            self.wa_ids: dict[str, str] = {}
 
     def add_media(self, media_id: str, data: bytes, mime_type: str = "application/octet-stream",
                   *, declared_size: int | None = None) -> None:
@@ -162,6 +164,12 @@ class FakeGraphAPI:
         with self._lock:
             self.profiles[psid] = {"first_name": first_name, "last_name": last_name,
                                    "profile_pic": profile_pic, "id": psid}
+
+    def set_wa_id(self, number: str, wa_id: str) -> None:
+        """Answer sends to ``number`` with this ``wa_id``, like WhatsApp does for a Brazilian
+        mobile registered before the ninth digit."""
+        with self._lock:
+            self.wa_ids[number] = wa_id
 
     def add_instagram_profile(self, igsid: str, name: str = "", username: str = "", profile_pic: str = "") -> None:
         """What ``GET /{igsid}?fields=name,username,profile_pic`` answers for an Instagram user."""
@@ -326,7 +334,7 @@ class FakeGraphAPI:
             return 400, {"error": graph_error(100, "(#100) Invalid parameter")}, {}
         answer: dict[str, Any] = {
             "messaging_product": "whatsapp",
-            "contacts": [{"input": to, "wa_id": re.sub(r"\D", "", to)}],
+            "contacts": [{"input": to, "wa_id": self.wa_ids.get(to, re.sub(r"\D", "", to))}],
             "messages": [{"id": f"wamid.{self.next_id()}"}],
         }
         if kind == "template":
