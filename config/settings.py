@@ -250,6 +250,10 @@ SPECTACULAR_SETTINGS = {
 #: Overrides of channels_adapters.registry.DEFAULT_ADAPTERS (kind -> dotted class path).
 CHANNEL_ADAPTERS: dict[str, str] = {}
 META_GRAPH_API_BASE = os.environ.get("META_GRAPH_API_BASE", "https://graph.facebook.com/v21.0")
+#: Instagram API with Instagram Login lives on its own host (see docs/channels.md).
+INSTAGRAM_GRAPH_API_BASE = os.environ.get("INSTAGRAM_GRAPH_API_BASE", "https://graph.instagram.com/v21.0")
+#: Country of phone numbers typed without a country code, unless the inbox names its own.
+PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "BR").upper()
 #: Seconds a widget visitor token stays valid (tokens are signed with SECRET_KEY).
 WIDGET_TOKEN_MAX_AGE = int(os.environ.get("WIDGET_TOKEN_MAX_AGE", str(60 * 60 * 24 * 180)))
 WIDGET_MAX_UPLOAD_BYTES = int(os.environ.get("WIDGET_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))
