@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "bot",
     "channels_adapters",
     "retention",
+    "shops",
 ]
 
 MIDDLEWARE = [
