@@ -156,6 +156,10 @@ ON_CONVERSATION_RESOLVED = ["retention.surveys.on_conversation_resolved"]
 # Called with each new customer message before the bot; True means "handled, no bot answer"
 # (survey answers, opt-out words).
 INBOUND_INTERCEPTORS = ["retention.surveys.handle_inbound"]
+# Where order answers of the bot (and the composer) read a customer's orders (docs/shops.md).
+BOT_ORDER_PROVIDER = "retention.orders_for_bot"
+# Shop platform API bases, for a loopback fake in tests: {"nuvemshop": "http://127.0.0.1:8999/2025-03"}.
+SHOP_API_BASES: dict[str, str] = {}
 
 # --- auth, i18n, static, media -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
