@@ -4,7 +4,7 @@ A connector translates one platform's webhooks and order API into the dataclasse
 it verifies a webhook's signature, parses its body, lists orders changed since a time (one
 page at a time, with an opaque cursor so an import can resume after a crash), fetches one
 order, and checks the credentials. It never touches the database and never decides who a
-customer is: ``shops.services`` and ``retention.shop_orders`` do that.
+customer is: ``shops.services`` and ``retention.services.shop_orders`` do that.
 
 Connectors are built from a plain mapping (``store_url``, ``credentials``, ``webhook_secret``,
 ``api_base`` to point at a loopback fake in tests), so they can be tested without Django.

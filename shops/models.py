@@ -1,7 +1,7 @@
 """Connections to shop platforms, the raw webhooks they send, and order imports.
 
 Only ``shops.services`` creates or changes these rows; orders themselves are
-``retention.Order`` rows written by ``retention.shop_orders`` (docs/shops.md).
+``retention.Order`` rows written by ``retention.services.shop_orders`` (docs/shops.md).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The one write path of shop connections: create and test them, store and process their
-webhooks, run imports page by page. Orders are written by ``retention.shop_orders``; the
+webhooks, run imports page by page. Orders are written by ``retention.services.shop_orders``; the
 platform is spoken to only through ``shop_connectors`` (docs/shops.md)."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from inbox import queue
 from retention import services as retention_services
-from retention import shop_orders
+from retention.services import shop_orders
 from shop_connectors.base import (
     BaseShopConnector, CredentialsError, RateLimited, ShopError, ShopEvent as ParsedEvent, TemporaryShopError,
     WebhookRejected,
@@ -133,16 +134,10 @@ def event_receive(*, connection: ShopConnection, body: bytes, headers: Mapping[s
         with transaction.atomic():
             event = event_record(connection=connection, platform=connection.platform, public_id=connection.public_id,
                                  body=body, headers=headers, parsed=parsed)
-            transaction.on_commit(lambda: _enqueue_event(event.pk))
+            queue.enqueue("shops.process_event", event.pk)
     except IntegrityError:  # the same delivery, arriving twice at once
         return ShopEvent.objects.get(connection=connection, delivery_id=parsed.delivery_id[:200]), False
     return event, True
-
-
-def _enqueue_event(event_id: int) -> None:
-    from .tasks import process_shop_event
-
-    process_shop_event(event_id)
 
 
 def event_process(event_id: int) -> ShopEvent:
@@ -206,7 +201,7 @@ def sync_start(*, connection: ShopConnection, kind: str, since: dt.datetime) -> 
     try:
         with transaction.atomic():
             sync = ShopSync.objects.create(connection=connection, kind=kind, since=since)
-            transaction.on_commit(lambda: _enqueue_sync(sync.pk))
+            _enqueue_sync(sync.pk)
     except IntegrityError:
         return ShopSync.objects.get(connection=connection, status__in=[ShopSync.Status.RUNNING,
                                                                        ShopSync.Status.WAITING])
@@ -230,12 +225,7 @@ def reconcile_start(*, connection: ShopConnection, now: dt.datetime | None = Non
 
 
 def _enqueue_sync(sync_id: int, delay: float | None = None) -> None:
-    from .tasks import run_shop_sync
-
-    if delay:
-        run_shop_sync.schedule((sync_id,), delay=delay)
-    else:
-        run_shop_sync(sync_id)
+    queue.enqueue("shops.run_sync", sync_id, delay=delay)
 
 
 def sync_run(sync_id: int, *, max_pages: int = PAGES_PER_RUN, sleep=None) -> ShopSync:
@@ -285,7 +275,7 @@ def sync_run(sync_id: int, *, max_pages: int = PAGES_PER_RUN, sleep=None) -> Sho
                 heartbeat_at=timezone.now())
         if page.next_cursor is None:
             return _sync_end(sync, ShopSync.Status.DONE, sync.error)
-    transaction.on_commit(lambda: _enqueue_sync(sync.pk))
+    _enqueue_sync(sync.pk)
     return ShopSync.objects.get(pk=sync.pk)
 
 
@@ -293,7 +283,7 @@ def _sync_pause(sync: ShopSync, seconds: float, reason: str) -> ShopSync:
     resume_at = timezone.now() + dt.timedelta(seconds=max(seconds, 1.0))
     ShopSync.objects.filter(pk=sync.pk).update(status=ShopSync.Status.WAITING, resume_at=resume_at,
                                                error=reason[:5000], heartbeat_at=timezone.now())
-    transaction.on_commit(lambda: _enqueue_sync(sync.pk, delay=max(seconds, 1.0)))
+    _enqueue_sync(sync.pk, delay=max(seconds, 1.0))
     return ShopSync.objects.get(pk=sync.pk)
 
 
@@ -322,7 +312,7 @@ def syncs_resume_stale(*, now: dt.datetime | None = None) -> int:
     stale += list(ShopSync.objects.filter(status=ShopSync.Status.WAITING, resume_at__lte=now).values_list("pk", flat=True))
     for sync_id in stale:
         ShopSync.objects.filter(pk=sync_id).update(heartbeat_at=now)
-        transaction.on_commit(lambda s=sync_id: _enqueue_sync(s))
+        _enqueue_sync(sync_id)
     return len(stale)
 
 

@@ -8,9 +8,12 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from inbox import queue
+
 logger = logging.getLogger(__name__)
 
 
+@queue.register("shops.process_event")
 @db_task()
 def process_shop_event(event_id: int) -> None:
     from .services import event_process
@@ -18,6 +21,7 @@ def process_shop_event(event_id: int) -> None:
     event_process(event_id)
 
 
+@queue.register("shops.run_sync")
 @db_task()
 def run_shop_sync(sync_id: int) -> None:
     from .services import sync_run

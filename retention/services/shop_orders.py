@@ -3,7 +3,7 @@ rows as the API and CSV imports, with the platform's number, tracking, expected 
 shipping city/state, and one rule the API does not need: **an older update never overwrites a
 newer one**. Platforms redeliver webhooks and deliver them out of order; each order keeps the
 platform's ``updated_at`` of the state it holds (``source_updated_at``) and a change that is
-not newer is ignored. Customers are matched and created by ``services.customer_upsert``,
+not newer is ignored. Customers are matched and created by ``customer_upsert``,
 which goes through ``inbox.services`` (docs/shops.md).
 """
 
@@ -17,8 +17,9 @@ from django.db import IntegrityError, transaction
 
 from shop_connectors.base import ShopOrder, ShopTracking
 
-from . import services
-from .models import Order
+from ..models import Order
+from .common import RetentionError
+from .orders import customer_upsert
 
 CREATED, UPDATED, STALE = "created", "updated", "stale"
 
@@ -26,9 +27,9 @@ CREATED, UPDATED, STALE = "created", "updated", "stale"
 def _values(order: ShopOrder) -> dict[str, Any]:
     currency = (order.currency or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise services.RetentionError(f"order {order.number}: currency {order.currency!r} is not a three-letter code")
+        raise RetentionError(f"order {order.number}: currency {order.currency!r} is not a three-letter code")
     if order.total < 0:
-        raise services.RetentionError(f"order {order.number}: the total cannot be negative")
+        raise RetentionError(f"order {order.number}: the total cannot be negative")
     delivered_at = order.delivered_at
     if order.status == Order.Status.DELIVERED and delivered_at is None:
         delivered_at = order.updated_at  # the platform's change that said "delivered", not the import's time
@@ -55,13 +56,13 @@ def order_sync_from_shop(*, source: str, order: ShopOrder) -> tuple[Order | None
     (no e-mail and no phone, a bad currency)."""
     external_id = f"{source}{order.order_id}"
     if len(external_id) > 100:
-        raise services.RetentionError(f"order id {order.order_id!r} is too long")
+        raise RetentionError(f"order id {order.order_id!r} is too long")
     values = _values(order)
     existing = Order.objects.select_for_update().filter(external_id=external_id).first()
     if existing and existing.source_updated_at and order.updated_at <= existing.source_updated_at:
         return existing, STALE
     if existing is None:
-        contact, _ = services.customer_upsert(email=order.customer.email, phone=order.customer.phone,
+        contact, _ = customer_upsert(email=order.customer.email, phone=order.customer.phone,
                                               name=order.customer.name, locale=order.customer.locale)
         try:
             with transaction.atomic():
