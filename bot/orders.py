@@ -244,6 +244,12 @@ def continue_lookup(turn) -> bool:
     return True
 
 
+def latest_order(contact_id: int):
+    """The facts of the contact's latest order (``retention.orders_for_bot.OrderFacts``), or None."""
+    found = provider()
+    return found.latest_for_contact(contact_id) if found is not None else None
+
+
 def composer_variables(contact_id: int, language: str) -> list[dict[str, Any]]:
     """The ``{{order.*}}`` values of the customer's recent orders, for the agent's composer."""
     found = provider()

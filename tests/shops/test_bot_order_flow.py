@@ -153,3 +153,26 @@ def test_without_a_provider_order_variables_are_blank(inbox, settings):
     settings.BOT_ORDER_PROVIDER = ""
     conversation = write(inbox, "cadê meu pedido")
     assert bot_texts(conversation)[-1] == "Oi Maria! Seu pedido está. Rastreio:"
+
+
+def test_composer_quick_replies_fill_the_order_variables(inbox, client, django_user_model):
+    agent = django_user_model.objects.create_user("ana", password="pw", is_staff=True)
+    inbox.members.add(agent)
+    conversation = write(inbox, "oi")
+    add_order(conversation.contact, number="#3003")
+    client.force_login(agent)
+    answer = client.get("/bot/api/quick-replies/", {"conversation": conversation.pk, "q": "pedido"}).json()
+    order_answer = next(r for r in answer["results"] if r["title"] == "Onde está meu pedido")
+    assert order_answer["text"] == "Oi Maria! Seu pedido #3003 está enviado. Rastreio: https://rastreio.example/BR1"
+    assert answer["orders"][0]["number"] == "#3003"
+    assert answer["orders"][0]["values"]["carrier"] == "Correios"
+
+
+def test_order_status_kind_without_variables_gets_the_summary(inbox):
+    bot_services.answer_create(title="Status do pedido", locale="pt", kind="order_status",
+                               text="Aqui está o seu pedido:", variants=["status do meu pedido", "situação do pedido"])
+    conversation = write(inbox, "oi")
+    add_order(conversation.contact, number="#4004", expected_at=None)
+    write(inbox, "qual a situação do pedido")
+    assert bot_texts(conversation)[-1] == ("Aqui está o seu pedido:\n\nPedido #4004: enviado.\nTransportadora: "
+                                           "Correios.\nRastreio: https://rastreio.example/BR1")
