@@ -42,3 +42,18 @@ def test_shop_connect_test_reports_wrong_credentials():
         with pytest.raises(CommandError, match="refused the credentials"):
             call_command("shop_connect", "shopify", "--name", "bad", "--webhook-secret", "s", "--store-url",
                          fake.base_url, "--access-token", "nope", "--test", stdout=io.StringIO())
+
+
+def test_demo_shop_feeds_orders_through_the_webhook_path_and_turns_tracking_answers_into_order_answers():
+    from bot.models import CannedAnswer
+    from retention.models import Order
+    from shops.models import ShopEvent
+
+    call_command("load_demo_answers", verbosity=0)
+    call_command("load_demo_shop", stdout=io.StringIO())
+    call_command("load_demo_shop", stdout=io.StringIO())  # idempotent
+    assert ShopConnection.objects.count() == 1
+    assert sorted(Order.objects.values_list("number", flat=True)) == ["#10198", "#10234", "#10241"]
+    assert set(ShopEvent.objects.values_list("status", flat=True)) == {ShopEvent.Status.PROCESSED}
+    assert Order.objects.get(number="#10198").status == "delivered"
+    assert CannedAnswer.objects.get(title="Rastrear meu pedido").kind == CannedAnswer.Kind.ORDER_STATUS
