@@ -28,6 +28,15 @@ class ShopConnectionForm(forms.ModelForm):
 
     store_url = forms.URLField(required=False, assume_scheme="https",
                                help_text="https://your-shop.myshopify.com, https://your-site.com ...")
+    webhook_secret = forms.CharField(label=SECRET_FIELDS["webhook_secret"], required=False,
+                                     widget=forms.PasswordInput(render_value=False))
+    access_token = forms.CharField(label=SECRET_FIELDS["access_token"], required=False,
+                                   widget=forms.PasswordInput(render_value=False))
+    consumer_key = forms.CharField(label=SECRET_FIELDS["consumer_key"], required=False,
+                                   widget=forms.PasswordInput(render_value=False))
+    consumer_secret = forms.CharField(label=SECRET_FIELDS["consumer_secret"], required=False,
+                                      widget=forms.PasswordInput(render_value=False))
+    store_id = forms.CharField(label=SECRET_FIELDS["store_id"], required=False)
 
     class Meta:
         model = ShopConnection
@@ -36,12 +45,11 @@ class ShopConnectionForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         stored = credentials.get_credentials(self.instance) if self.instance.pk else {}
-        for name, label in SECRET_FIELDS.items():
+        for name in SECRET_FIELDS:
             present = bool(stored.get(name)) or (name == "webhook_secret" and credentials.get_webhook_secret(self.instance))
-            self.fields[name] = forms.CharField(
-                label=label, required=False, widget=forms.PasswordInput(render_value=False),
-                help_text="Stored; leave blank to keep it." if present else "")
-        if not self.instance.pk:
+            if present and name in self.fields:
+                self.fields[name].help_text = "Stored; leave blank to keep it."
+        if not self.instance.pk and "webhook_secret" in self.fields:
             self.fields["webhook_secret"].required = True
 
     def clean(self):
