@@ -150,7 +150,8 @@ def check_signature(*, secret: str, body: bytes, received: str, encoding: str) -
         raise WebhookRejected("missing signature header", 401)
     digest = hmac_sha256(secret, body)
     expected = base64.b64encode(digest).decode() if encoding == "base64" else digest.hex()
-    if not hmac.compare_digest(expected.encode(), received.strip().encode()):
+    received = received.strip() if encoding == "base64" else received.strip().lower()
+    if not hmac.compare_digest(expected.encode(), received.encode()):
         raise WebhookRejected("invalid signature", 401)
 
 

@@ -43,6 +43,10 @@ class ShopServiceError(retention_services.RetentionError):
     """A refused operation, with a message fit for the admin."""
 
 
+class _Overtaken(Exception):
+    """Another run of the same import saved this page first."""
+
+
 # --- connections ----------------------------------------------------------------------------------
 
 
@@ -250,29 +254,37 @@ def sync_run(sync_id: int, *, max_pages: int = PAGES_PER_RUN, sleep=None) -> Sho
             return _sync_end(sync, ShopSync.Status.FAILED, str(exc))
         created = updated = skipped = 0
         problems = list(page.skipped)
-        with transaction.atomic():
-            for order in page.orders:
-                try:
-                    with transaction.atomic():
-                        _, outcome = shop_orders.order_sync_from_shop(source=connection.order_prefix, order=order)
-                except retention_services.RetentionError as exc:
-                    problems.append(f"order {order.number}: {exc}")
-                    continue
-                created += outcome == shop_orders.CREATED
-                updated += outcome == shop_orders.UPDATED
-            skipped = len(problems)
-            sync.cursor = page.next_cursor or ""
-            sync.pages += 1
-            sync.orders_seen += len(page.orders) + len(page.skipped)
-            sync.orders_created += created
-            sync.orders_updated += updated
-            sync.orders_skipped += skipped
-            if problems:
-                sync.error = (sync.error + "\n" + "\n".join(problems)).strip()[-5000:]
-            ShopSync.objects.filter(pk=sync.pk).update(
-                cursor=sync.cursor, pages=sync.pages, orders_seen=sync.orders_seen, orders_created=sync.orders_created,
-                orders_updated=sync.orders_updated, orders_skipped=sync.orders_skipped, error=sync.error,
-                heartbeat_at=timezone.now())
+        previous_cursor, previous_pages = sync.cursor, sync.pages
+        try:
+            with transaction.atomic():
+                for order in page.orders:
+                    try:
+                        with transaction.atomic():
+                            _, outcome = shop_orders.order_sync_from_shop(source=connection.order_prefix, order=order)
+                    except retention_services.RetentionError as exc:
+                        problems.append(f"order {order.number}: {exc}")
+                        continue
+                    created += outcome == shop_orders.CREATED
+                    updated += outcome == shop_orders.UPDATED
+                skipped = len(problems)
+                sync.cursor = page.next_cursor or ""
+                sync.pages += 1
+                sync.orders_seen += len(page.orders) + len(page.skipped)
+                sync.orders_created += created
+                sync.orders_updated += updated
+                sync.orders_skipped += skipped
+                if problems:
+                    sync.error = (sync.error + "\n" + "\n".join(problems)).strip()[-5000:]
+                # Saved only if no other run of this import moved it meanwhile (a sweep that
+                # thought this worker dead): the page then belongs to that run, and this one stops.
+                moved = ShopSync.objects.filter(pk=sync.pk, cursor=previous_cursor, pages=previous_pages).update(
+                    cursor=sync.cursor, pages=sync.pages, orders_seen=sync.orders_seen,
+                    orders_created=sync.orders_created, orders_updated=sync.orders_updated,
+                    orders_skipped=sync.orders_skipped, error=sync.error, heartbeat_at=timezone.now())
+                if not moved:
+                    raise _Overtaken
+        except _Overtaken:
+            return ShopSync.objects.get(pk=sync.pk)
         if page.next_cursor is None:
             return _sync_end(sync, ShopSync.Status.DONE, sync.error)
     _enqueue_sync(sync.pk)

@@ -159,3 +159,33 @@ def test_one_import_at_a_time(settings):
         connection = make_connection("shopify", fake)
         first = ShopSync.objects.create(connection=connection, kind=ShopSync.Kind.BACKFILL, since=SINCE)
         assert services.backfill_start(connection=connection, days=5).pk == first.pk
+
+
+def test_two_runs_of_one_import_never_double_count(settings, small_pages, monkeypatch):
+    """A sweep may think a slow worker dead and start a second run: the page is saved once."""
+    with FakeShopPlatforms() as fake:
+        load(fake, "shopify", 6)
+        connection = make_connection("shopify", fake)
+        sync = ShopSync.objects.create(connection=connection, kind=ShopSync.Kind.BACKFILL, since=SINCE)
+        monkeypatch.setattr(services, "_enqueue_sync", lambda *a, **k: None)
+        original = services.connector_for
+
+        def slow_connector(*args, **kwargs):
+            connector = original(*args, **kwargs)
+            fetch = connector.fetch_orders
+
+            def fetch_then_lose_the_race(**kw):
+                page = fetch(**kw)
+                if not getattr(slow_connector, "raced", False):
+                    slow_connector.raced = True
+                    services.sync_run(sync.pk, max_pages=1)  # the second run saves the first page first
+                return page
+
+            connector.fetch_orders = fetch_then_lose_the_race
+            return connector
+
+        monkeypatch.setattr(services, "connector_for", slow_connector)
+        services.sync_run(sync.pk, max_pages=1)
+    sync.refresh_from_db()
+    assert (sync.pages, sync.orders_seen, sync.orders_created) == (1, 3, 3)
+    assert Order.objects.count() == 3
