@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "channels_adapters",
     "retention",
     "widget",
+    "shops",
 ]
 
 MIDDLEWARE = [
@@ -161,6 +162,10 @@ WORKER_IN_SERVER = env_bool("WORKER_IN_SERVER", not REDIS_URL)
 INBOUND_MESSAGE_HANDLERS = ["retention.surveys.handle_inbound", "bot.handlers.answer"]
 #: Handlers called with a conversation after its resolution commits (satisfaction surveys).
 CONVERSATION_RESOLVED_HANDLERS = ["retention.surveys.on_conversation_resolved"]
+# Where order answers of the bot (and the composer) read a customer's orders (docs/shops.md).
+BOT_ORDER_PROVIDER = "retention.orders_for_bot"
+# Shop platform API bases, for a loopback fake in tests: {"nuvemshop": "http://127.0.0.1:8999/2025-03"}.
+SHOP_API_BASES: dict[str, str] = {}
 
 # --- auth, i18n, static, media -----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

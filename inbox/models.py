@@ -200,6 +200,7 @@ class Conversation(models.Model):
         NO_ANSWERS = "no_answers", "No canned answers for this inbox"
         BOT_DISABLED = "bot_disabled", "The bot is off for this inbox"
         BOT_ERROR = "bot_error", "The bot failed"
+        ORDER_ISSUE = "order_issue", "An order needs a person (late, cancelled, refunded, not found)"
 
     inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="conversations")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
