@@ -53,9 +53,15 @@ class AnswerSetVersion(models.Model):
 
 
 class CannedAnswer(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text")
+        ORDER_STATUS = "order_status", _("Order status (the customer's latest order; see docs/shops.md)")
+
     title = models.CharField(max_length=200, help_text=_("Shown to customers as a suggestion button and to agents."))
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TEXT, blank=True)
     text = models.TextField(help_text=_("Variables: {{contact.first_name}}, {{contact.name}}, {{agent.name}}, "
-                                      "{{inbox.name}}."))
+                                        "{{inbox.name}}; order answers also {{order.number}}, {{order.status}}, "
+                                        "{{order.tracking_url}}, {{order.carrier}}, {{order.expected_at}}."))
     locale = models.CharField(max_length=5, choices=LOCALES, default="pt")
     tags = models.CharField(max_length=255, blank=True, help_text=_("Comma-separated."))
     active = models.BooleanField(default=True)
@@ -154,6 +160,7 @@ class BotDecisionLog(models.Model):
         REPHRASE = "rephrase", _("Asked to rephrase")
         FEEDBACK = "feedback", _("Recorded feedback")
         IGNORED = "ignored", _("Ignored (automated message)")
+        ORDER = "order", _("Order question (asked for the number, or could not verify)")
 
     conversation = models.ForeignKey("inbox.Conversation", on_delete=models.CASCADE, related_name="bot_decisions")
     message = models.ForeignKey("inbox.Message", null=True, blank=True, on_delete=models.SET_NULL,

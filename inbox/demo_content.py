@@ -27,6 +27,8 @@ SHOP: dict[str, dict] = {
             ("Vaso de terracota, 20 cm", "Feito à mão, com furo de drenagem e pratinho.", "49.00"),
         ],
         "add_to_cart": "Adicionar ao carrinho",
+        "orders_hint": "Esta loja de demonstração está conectada a uma loja com pedidos. Pergunte no chat "
+                       "“cadê meu pedido?” e, quando ele pedir, responda “10241 ana.lima@example.com”.",
         "footer": "© Casa Verde — uma loja de demonstração do chat do site. Nada aqui está à venda.",
         "no_inbox": "Nenhum chat do site está ativo: crie uma caixa de entrada no admin (canal \"Chat do site\") "
                     "e recarregue.",
@@ -45,6 +47,8 @@ SHOP: dict[str, dict] = {
             ("Maceta de barro, 20 cm", "Hecha a mano, con orificio de drenaje y plato.", "199.00"),
         ],
         "add_to_cart": "Agregar al carrito",
+        "orders_hint": "Esta tienda de demostración está conectada a una tienda con pedidos. Pregunta en el chat "
+                       "“¿dónde está mi pedido?” y, cuando te lo pida, responde “10241 ana.lima@example.com”.",
         "footer": "© Casa Verde — una tienda de demostración del chat web. Nada aquí está a la venta.",
         "no_inbox": "No hay ningún chat web activo: crea una bandeja de entrada en el admin (canal \"Chat web\") "
                     "y recarga la página.",
@@ -63,6 +67,8 @@ SHOP: dict[str, dict] = {
             ("Terracotta pot, 20 cm", "Hand-made, with drainage hole and saucer.", "12.00"),
         ],
         "add_to_cart": "Add to cart",
+        "orders_hint": "The demo store is connected to a demo shop with orders. Ask the chat “where is my order?” "
+                       "and, when it asks, answer “10241 ana.lima@example.com”.",
         "footer": "© Casa Verde — a demo shop for the support chat widget. Nothing here is for sale.",
         "no_inbox": "No web chat inbox is enabled yet: create one in the admin (channel kind \"Web chat\") and reload.",
     },
@@ -71,11 +77,14 @@ SHOP: dict[str, dict] = {
 #: Per language: (name, channel kind, extra channel config) of each demo inbox.
 INBOXES: dict[str, list[tuple[str, str, dict]]] = {
     "pt": [("Chat do site", "webchat", {}), ("WhatsApp +55 11 4000-1234", "whatsapp", {"template_language": "pt_BR"}),
-           ("Página do Facebook", "messenger", {}), ("atendimento@casaverde.example", "email", {})],
+           ("Página do Facebook", "messenger", {}), ("Instagram @casaverde.demo", "instagram", {}),
+           ("atendimento@casaverde.example", "email", {})],
     "es": [("Chat del sitio", "webchat", {}), ("WhatsApp +52 55 4000 1234", "whatsapp", {"template_language": "es_MX"}),
-           ("Página de Facebook", "messenger", {}), ("soporte@casaverde.example", "email", {})],
+           ("Página de Facebook", "messenger", {}), ("Instagram @casaverde.demo", "instagram", {}),
+           ("soporte@casaverde.example", "email", {})],
     "en": [("Website chat", "webchat", {}), ("WhatsApp +1 555 0100", "whatsapp", {"template_language": "en_US"}),
-           ("Facebook page", "messenger", {}), ("support@casaverde.example", "email", {})],
+           ("Facebook page", "messenger", {}), ("Instagram @casaverde.demo", "instagram", {}),
+           ("support@casaverde.example", "email", {})],
 }
 
 WIDGET = {
@@ -90,6 +99,7 @@ CONVERSATIONS: dict[str, list[tuple[str, str, str, str, str, list[str]]]] = {
         ("whatsapp", "5511987650001", "Maria Souza", "", "",
          ["Oi! Comprei um vaso semana passada", "não recebi meu pedido ainda, o número é 10234"]),
         ("messenger", "2455501234567", "Rafael Costa", "", "", ["Oi, posso trocar o vaso por um maior?"]),
+        ("instagram", "7300000000000001", "Júlia Prado", "", "", ["Oi! Vi a jiboia no story, ainda tem?"]),
         ("email", "juliana.alves@example.com", "Juliana Alves", "juliana.alves@example.com",
          "Cobrança em dobro no pedido #10198",
          ["Olá, fui cobrada duas vezes no pedido #10198. Vocês podem estornar um dos pagamentos?"]),
@@ -99,6 +109,7 @@ CONVERSATIONS: dict[str, list[tuple[str, str, str, str, str, list[str]]]] = {
         ("whatsapp", "5215512340001", "Lucía Fernández", "", "",
          ["¡Hola! Compré unas macetas la semana pasada", "todavía no me llega mi pedido, el número es 10234"]),
         ("messenger", "2455501234567", "Diego Ramírez", "", "", ["Hola, ¿puedo cambiar la maceta por una más grande?"]),
+        ("instagram", "7300000000000001", "Camila Rojas", "", "", ["¡Hola! Vi el potus en la historia, ¿todavía hay?"]),
         ("email", "valentina.gomez@example.com", "Valentina Gómez", "valentina.gomez@example.com",
          "Cobro doble en el pedido #10198",
          ["Hola, me cobraron dos veces el pedido #10198. ¿Pueden reembolsar uno de los pagos?"]),
@@ -108,6 +119,7 @@ CONVERSATIONS: dict[str, list[tuple[str, str, str, str, str, list[str]]]] = {
         ("whatsapp", "15555550101", "Emily Carter", "", "",
          ["Hi! I bought a cactus last week", "my order hasn't arrived yet, the number is 10234"]),
         ("messenger", "2455501234567", "Michael Brown", "", "", ["Hi, can I swap the pot for a bigger one?"]),
+        ("instagram", "7300000000000001", "Jessica Lee", "", "", ["Hi! Saw the pothos in your story, still in stock?"]),
         ("email", "john.miller@example.com", "John Miller", "john.miller@example.com",
          "Charged twice for order #10198",
          ["Hi, I was charged twice for order #10198. Can you refund one of the payments?"]),

@@ -31,7 +31,7 @@
     someone: "Someone", you: "You",
     online: "We reply in a few minutes", offline: "We're away right now",
     offlineNext: "We're away. We'll answer from {time}.",
-    offlineAsk: "Leave your e-mail and we'll get back to you.", email: "Your e-mail", name: "Your name",
+    offlineAsk: "Leave your e-mail and we'll get back to you.", email: "Your e-mail", name: "Your name", phone: "Your phone or WhatsApp (optional)",
     save: "Save", saved: "Thanks! We'll answer here and by e-mail.", start: "Start chat",
     prechat: "Before we start, tell us who you are.", reconnecting: "Reconnecting…",
     failed: "Not sent. Tap to retry.", tooLarge: "This file is too large (max {mb} MB).",
@@ -376,12 +376,14 @@
     var name = el("input", { type: "text", autocomplete: "name", "aria-label": t("name"), placeholder: t("name") });
     var email = el("input", { type: "email", required: "", autocomplete: "email", "aria-label": t("email"), placeholder: t("email") });
     ui.prechat.appendChild(el("p", { text: t("prechat") }));
+    var phone = el("input", { type: "tel", autocomplete: "tel", "aria-label": t("phone"), placeholder: t("phone") });
     ui.prechat.appendChild(name);
     ui.prechat.appendChild(email);
+    ui.prechat.appendChild(phone);
     ui.prechat.appendChild(el("button", { type: "submit", class: "btn", text: t("start") }));
     ui.prechat.addEventListener("submit", function (event) {
       event.preventDefault();
-      api("contact", { method: "POST", json: { email: email.value, name: name.value } }).then(function () {
+      api("contact", { method: "POST", json: { email: email.value, name: name.value, phone: phone.value } }).then(function () {
         state.hasEmail = true;
         showError("");
         renderPrechat();

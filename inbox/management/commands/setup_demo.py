@@ -28,6 +28,8 @@ def channel_config(kind: str, name: str, extra: dict) -> dict:
             {"name": "order_update", "language": extra.get("template_language", "pt_BR"), "params_count": 1}]}
     if kind == "messenger":
         return {"page_id": "demo-page-id", "page_access_token": "", "app_secret": ""}
+    if kind == "instagram":
+        return {"instagram_account_id": "demo-instagram-id", "access_token": "", "app_secret": ""}
     if kind == "email":
         return {"address": name}
     return {}
@@ -44,6 +46,10 @@ class Command(BaseCommand):
             call_command("load_demo_answers", verbosity=0, language=self.language)
         except Exception as exc:  # the bot app's command; the inbox works without it
             self.stderr.write(f"No demo canned answers: {exc}")
+        try:
+            call_command("load_demo_shop", verbosity=0, stdout=self.stdout)
+        except Exception as exc:  # the shops app's command: a connected demo shop with orders
+            self.stderr.write(f"No demo shop: {exc}")
         self._conversations(inboxes)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Admin:  {credentials['admin'][0]} / {credentials['admin'][1]}")
