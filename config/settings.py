@@ -280,6 +280,9 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+#: Fernet keys for credentials at rest (inbox.encryption): the first encrypts, all decrypt.
+ENCRYPTION_KEYS = env_list("ENCRYPTION_KEYS")
+
 # --- channels ---------------------------------------------------------------------------------
 #: Overrides of channels_adapters.registry.DEFAULT_ADAPTERS (kind -> dotted class path).
 CHANNEL_ADAPTERS: dict[str, str] = {}

@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .encryption import EncryptedJSONField, EncryptedTextField
+
 
 def new_public_id() -> str:
     return secrets.token_urlsafe(12)
@@ -77,15 +79,17 @@ class Inbox(models.Model):
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False,
                                  help_text="Used in the widget snippet and the webhook URL.")
     enabled = models.BooleanField(default=True)
-    channel_config = models.JSONField(default=dict, blank=True,
-                                      help_text="Provider settings and credentials (see docs/channels.md).")
+    channel_config = EncryptedJSONField(default=dict, blank=True,
+                                        help_text="Provider settings and credentials (see docs/channels.md); "
+                                                  "stored encrypted.")
     channel_state = models.JSONField(default=dict, blank=True, editable=False,
                                      help_text="Adapter bookkeeping, e.g. the last IMAP UID seen.")
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     webhook_verify_token = models.CharField(max_length=64, default=new_secret)
-    widget_secret = models.CharField(max_length=64, default=new_secret,
-                                     help_text="HMAC key for identity verification from the shop's site.")
+    widget_secret = EncryptedTextField(default=new_secret,
+                                       help_text="HMAC key for identity verification from the shop's site; "
+                                                 "stored encrypted.")
     allowed_origins = models.TextField(
         blank=True, help_text="Web chat: one origin per line (https://shop.example.com). Empty allows any.")
     widget_settings = models.JSONField(default=dict, blank=True,

@@ -18,6 +18,8 @@ from tests.factories import make_agent, make_inbox, receive
 
 pytestmark = pytest.mark.django_db
 
+KEY = "x" * 43 + "="  # a syntactically valid Fernet key (32 bytes of url-safe base64)
+
 
 @pytest.mark.parametrize("url", ["/login/", "/", "/bot/console/", "/retention/reports/", "/demo-shop/",
                                  "/admin/", "/api/docs/"])
@@ -57,7 +59,7 @@ def test_uploads_that_can_carry_scripts_are_sandboxed_downloads(client, settings
 def test_check_deploy_is_clean_under_production_settings(extra, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "PYTEST_VERSION", "DJANGO_TESTING",
                                                             "DATABASE_URL", "REDIS_URL")}
-    env.update(SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="support.example.com",
+    env.update(SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="support.example.com", ENCRYPTION_KEYS=KEY,
                PUBLIC_BASE_URL="https://support.example.com", DATA_DIR=str(tmp_path), **extra)
     run = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                          cwd=django_settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
