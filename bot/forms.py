@@ -12,7 +12,11 @@ class AnswerForm(forms.Form):
     title = forms.CharField(max_length=200)
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Answer",
                            help_text="Variables: {{contact.first_name}}, {{contact.name}}, {{agent.name}}, "
-                                     "{{inbox.name}}.")
+                                     "{{inbox.name}}; order answers: {{order.number}}, {{order.status}}, "
+                                     "{{order.tracking_url}}, {{order.carrier}}, {{order.expected_at}}.")
+    kind = forms.ChoiceField(choices=CannedAnswer.Kind.choices, initial=CannedAnswer.Kind.TEXT, required=False,
+                             help_text="Order status: the bot fills {{order.*}} from the customer's latest order, "
+                                       "or asks for the order number (docs/shops.md).")
     locale = forms.ChoiceField(choices=LOCALES, initial="pt", label="Language")
     tags = forms.CharField(max_length=255, required=False, help_text="Comma-separated.")
     variants = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False,

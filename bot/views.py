@@ -19,7 +19,7 @@ from rapidfuzz import fuzz, process, utils
 from bot.intents import detect_intent, guess_language
 from inbox import bounds
 
-from . import engine, index_cache
+from . import engine, index_cache, orders
 from . import services as bot_services
 from .forms import AddVariantForm, AnswerForm, ImportForm
 from .import_export import ImportFailed, export_csv, export_json, import_file
@@ -71,7 +71,8 @@ def answer_new(request):
                 answer = bot_services.answer_create(
                     title=form.cleaned_data["title"], text=form.cleaned_data["text"],
                     locale=form.cleaned_data["locale"], tags=form.cleaned_data["tags"],
-                    variants=form.variant_list(), inboxes=form.cleaned_data["inboxes"])
+                    variants=form.variant_list(), inboxes=form.cleaned_data["inboxes"],
+                    kind=form.cleaned_data.get("kind") or "text")
             except bot_services.CurationError as exc:
                 form.add_error(None, str(exc))
             else:
@@ -255,9 +256,19 @@ def quick_replies_api(request):
         picked = [(by_id[key], score) for _text, score, key in ranked]
     else:
         picked = [(a, 100.0) for a in sorted(answers, key=lambda a: (-a.usage_count, a.title))[:QUICK_REPLY_LIMIT]]
+    latest = orders.latest_order(conversation.contact_id)
+
+    def text_of(answer) -> str:
+        text = engine.fill_variables(answer.text, contact=conversation.contact, agent=request.user,
+                                     inbox=conversation.inbox)
+        if not orders.is_order_answer(answer):
+            return text
+        if latest is None:
+            return orders.fill_order_variables(text, None, answer.locale)
+        return orders.render(text, latest, answer.locale)
+
     return JsonResponse({"results": [
         {"id": a.pk, "title": a.title, "locale": a.locale, "tags": a.tag_list, "score": round(score, 1),
-         "text": engine.fill_variables(a.text, contact=conversation.contact, agent=request.user,
-                                       inbox=conversation.inbox)}
+         "text": text_of(a)}
         for a, score in picked
-    ]})
+    ], "orders": orders.composer_variables(conversation.contact_id, conversation.contact.locale[:2] or "pt")})

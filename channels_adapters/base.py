@@ -50,6 +50,8 @@ class InboundMessage:
     sent_at: dt.datetime | None = None
     reply_to_provider_id: str = ""  # the message this one quotes
     reaction_to_provider_id: str = ""  # set when this is a reaction; text holds the emoji
+    edit_of_provider_id: str = ""  # set when this edits an earlier message; text holds the new text
+    unsend_of_provider_id: str = ""  # set when the customer deleted (unsent) an earlier message
     quick_reply_payload: str = ""  # a button or quick reply the customer tapped
     location: dict[str, Any] | None = None  # {"latitude", "longitude", "name", "address"}
     contact_email: str = ""

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "channels_adapters",
     "retention",
     "widget",
+    "shops",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +163,10 @@ WORKER_IN_SERVER = env_bool("WORKER_IN_SERVER", not REDIS_URL)
 INBOUND_MESSAGE_HANDLERS = ["retention.surveys.handle_inbound", "bot.handlers.answer"]
 #: Handlers called with a conversation after its resolution commits (satisfaction surveys).
 CONVERSATION_RESOLVED_HANDLERS = ["retention.surveys.on_conversation_resolved"]
+# Where order answers of the bot (and the composer) read a customer's orders (docs/shops.md).
+BOT_ORDER_PROVIDER = "retention.orders_for_bot"
+# Shop platform API bases, for a loopback fake in tests: {"nuvemshop": "http://127.0.0.1:8999/2025-03"}.
+SHOP_API_BASES: dict[str, str] = {}
 
 # --- auth, i18n, static, media -----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -287,6 +292,10 @@ ENCRYPTION_KEYS = env_list("ENCRYPTION_KEYS")
 #: Overrides of channels_adapters.registry.DEFAULT_ADAPTERS (kind -> dotted class path).
 CHANNEL_ADAPTERS: dict[str, str] = {}
 META_GRAPH_API_BASE = os.environ.get("META_GRAPH_API_BASE", "https://graph.facebook.com/v21.0")
+#: Instagram API with Instagram Login lives on its own host (see docs/channels.md).
+INSTAGRAM_GRAPH_API_BASE = os.environ.get("INSTAGRAM_GRAPH_API_BASE", "https://graph.instagram.com/v21.0")
+#: Country of phone numbers typed without a country code, unless the inbox names its own.
+PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "BR").upper()
 #: Seconds a widget visitor token stays valid (tokens are signed with SECRET_KEY).
 WIDGET_TOKEN_MAX_AGE = int(os.environ.get("WIDGET_TOKEN_MAX_AGE", str(60 * 60 * 24 * 180)))
 WIDGET_MAX_UPLOAD_BYTES = int(os.environ.get("WIDGET_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))

@@ -13,6 +13,7 @@ urlpatterns = [
     # the split view serves its start-up script as a file, so the page works under the CSP
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("inbox.api_urls")),
+    path("webhooks/shop/", include("shops.urls")),
     path("webhooks/", include("inbox.webhook_urls")),
     path("files/", include("inbox.file_urls")),
     path("bot/", include("bot.urls")),

@@ -28,6 +28,7 @@ class ChannelKind(models.TextChoices):
     WEBCHAT = "webchat", "Web chat"
     WHATSAPP = "whatsapp", "WhatsApp"
     MESSENGER = "messenger", "Messenger"
+    INSTAGRAM = "instagram", "Instagram"
     EMAIL = "email", "E-mail"
 
 
@@ -101,6 +102,10 @@ class Inbox(models.Model):
         help_text='Opening hours by weekday 0=Monday: {"0": [["09:00", "18:00"]], ...}. Empty means always open.')
     out_of_hours_message = models.TextField(blank=True)
     auto_assign = models.BooleanField(default=True, help_text="Give handed-off conversations to an online agent.")
+    phone_region = models.CharField(
+        max_length=2, blank=True,
+        help_text="Country (ISO code, e.g. BR, AR, MX) of phone numbers typed here without a country code. "
+                  "Empty uses the installation's PHONE_DEFAULT_REGION.")
     reopen_window_hours = models.PositiveIntegerField(
         default=72, help_text="A customer's message within this time after resolution reopens the conversation; "
                               "later ones start a new conversation.")
@@ -113,6 +118,10 @@ class Inbox(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.get_channel_kind_display()})"
 
+    @property
+    def default_phone_region(self) -> str:
+        return (self.phone_region or getattr(settings, "PHONE_DEFAULT_REGION", "") or "BR").upper()
+
     def origin_allowed(self, origin: str) -> bool:
         allowed = [line.strip().rstrip("/") for line in self.allowed_origins.splitlines() if line.strip()]
         return not allowed or origin.rstrip("/") in allowed
@@ -122,7 +131,7 @@ class Contact(models.Model):
     name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(blank=True, db_index=True)
     phone = models.CharField(max_length=40, blank=True, db_index=True,
-                             help_text="E.164 digits, e.g. +5511999990000.")
+                             help_text="E.164, e.g. +5511999990000; a number that is not valid is kept as typed.")
     locale = models.CharField(max_length=10, blank=True)
     avatar_url = models.URLField(blank=True)
     attributes = models.JSONField(default=dict, blank=True)
@@ -132,6 +141,13 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.email or self.phone or f"Contact #{self.pk}"
+
+    @property
+    def phone_valid(self) -> bool:
+        """False for a number kept as typed because it could not be read (never merged on)."""
+        from .phones import parse_phone
+
+        return bool(self.phone) and parse_phone(self.phone).e164 == self.phone
 
     @property
     def first_name(self) -> str:
@@ -188,6 +204,7 @@ class Conversation(models.Model):
         NO_ANSWERS = "no_answers", "No canned answers for this inbox"
         BOT_DISABLED = "bot_disabled", "The bot is off for this inbox"
         BOT_ERROR = "bot_error", "The bot failed"
+        ORDER_ISSUE = "order_issue", "An order needs a person (late, cancelled, refunded, not found)"
 
     inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="conversations")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")

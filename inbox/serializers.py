@@ -28,11 +28,14 @@ class IdentityOutputSerializer(serializers.ModelSerializer):
 
 class ContactOutputSerializer(serializers.ModelSerializer):
     identities = IdentityOutputSerializer(many=True, read_only=True)
+    phone_valid = serializers.BooleanField(read_only=True, help_text=(
+        "False when the phone could not be read as a valid number: it is kept as typed and never "
+        "used to match contacts."))
 
     class Meta:
         model = Contact
-        fields = ["id", "name", "email", "phone", "locale", "avatar_url", "attributes", "opted_out", "identities",
-                  "created_at", "updated_at"]
+        fields = ["id", "name", "email", "phone", "phone_valid", "locale", "avatar_url", "attributes", "opted_out",
+                  "identities", "created_at", "updated_at"]
 
 
 class ContactSummarySerializer(serializers.ModelSerializer):

@@ -20,7 +20,8 @@ from . import followups, reports, selectors, services
 from .models import Survey
 from .survey_tokens import survey_for_signed_token
 
-CHANNEL_COLORS = {"webchat": "#2563eb", "whatsapp": "#16a34a", "messenger": "#9333ea", "email": "#ea580c"}
+CHANNEL_COLORS = {"webchat": "#2563eb", "whatsapp": "#16a34a", "messenger": "#9333ea",
+                  "instagram": "#d62976", "email": "#ea580c"}
 
 
 # --- contact panel --------------------------------------------------------------------------------
