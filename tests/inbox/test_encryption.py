@@ -79,3 +79,24 @@ def test_deploy_check_asks_for_explicit_keys(settings):
     assert [c.id for c in check_encryption_keys(None)] == ["inbox.E001"]
     settings.ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     assert check_encryption_keys(None) == []
+
+
+def test_shop_credentials_use_the_same_encrypted_field(settings):
+    from shops import credentials
+    from shops.models import ShopConnection
+
+    settings.ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    connection = ShopConnection(platform="shopify", name="Casa Verde", store_url="https://casa.myshopify.com")
+    credentials.set_secrets(connection, credentials={"access_token": "shpat_realtoken"}, webhook_secret="whsec-1")
+    connection.save()
+    with connection_cursor() as cursor:
+        cursor.execute("SELECT secrets FROM shops_shopconnection WHERE id = %s", [connection.pk])
+        raw = cursor.fetchone()[0]
+    assert raw.startswith("gAAAAA") and "shpat_realtoken" not in raw and "whsec-1" not in raw
+    again = ShopConnection.objects.get(pk=connection.pk)
+    assert credentials.get_credentials(again) == {"access_token": "shpat_realtoken"}
+    assert credentials.get_webhook_secret(again) == "whsec-1"
+
+
+def connection_cursor():
+    return connection.cursor()

@@ -15,7 +15,7 @@ def encrypt_existing(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inbox', '0001_initial'),
+        ('inbox', '0003_merge_20261201_2239'),
     ]
 
     operations = [
