@@ -5,6 +5,7 @@ Only ``inbox.services`` creates or changes these rows (see docs/architecture.md)
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from django.conf import settings
@@ -199,6 +200,7 @@ class Conversation(models.Model):
         NO_ANSWERS = "no_answers", "No canned answers for this inbox"
         BOT_DISABLED = "bot_disabled", "The bot is off for this inbox"
         BOT_ERROR = "bot_error", "The bot failed"
+        ORDER_ISSUE = "order_issue", "An order needs a person (late, cancelled, refunded, not found)"
 
     inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="conversations")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
@@ -294,7 +296,13 @@ class Message(models.Model):
 
 
 def attachment_path(instance: "Attachment", filename: str) -> str:
-    return f"attachments/{timezone.now():%Y/%m}/{secrets.token_hex(8)}/{filename or 'file'}"
+    """A generated storage name: the sender's file name is never part of a path (it may hold
+    ``../``, NUL or a 300-character name). Only a short alphanumeric extension is kept, so the
+    file stays recognisable on disk; ``Attachment.filename`` keeps the name for display and
+    download."""
+    extension = re.search(r"\.([A-Za-z0-9]{1,10})$", filename or "")
+    suffix = "." + extension.group(1).lower() if extension else ""
+    return f"attachments/{timezone.now():%Y/%m}/{secrets.token_hex(16)}{suffix}"
 
 
 class Attachment(models.Model):

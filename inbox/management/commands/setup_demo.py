@@ -47,6 +47,10 @@ class Command(BaseCommand):
             call_command("load_demo_answers", verbosity=0)
         except Exception as exc:  # the bot app's command; the inbox works without it
             self.stderr.write(f"No demo canned answers: {exc}")
+        try:
+            call_command("load_demo_shop", verbosity=0, stdout=self.stdout)
+        except Exception as exc:  # the shops app's command: a connected demo shop with orders
+            self.stderr.write(f"No demo shop: {exc}")
         self._conversations(inboxes)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Admin:  {credentials['admin'][0]} / {credentials['admin'][1]}")
