@@ -118,6 +118,16 @@ class Inbox(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.get_channel_kind_display()})"
 
+    def clean(self) -> None:
+        super().clean()
+        if self.phone_region:
+            import phonenumbers
+            from django.core.exceptions import ValidationError
+
+            self.phone_region = self.phone_region.upper()
+            if self.phone_region not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValidationError({"phone_region": f"{self.phone_region!r} is not a country code such as BR, AR or MX."})
+
     @property
     def default_phone_region(self) -> str:
         return (self.phone_region or getattr(settings, "PHONE_DEFAULT_REGION", "") or "BR").upper()

@@ -108,6 +108,21 @@ def test_number_with_the_orders_phone_typed(order, stranger):
     assert outcome == "found"
 
 
+def test_the_orders_phone_in_another_form_still_matches(order, stranger):
+    # Typed without the ninth digit, or nationally, it is the same Brazilian mobile.
+    for typed in ("pedido 1001 telefone +55 11 8765-4321", "pedido 1001 telefone (11) 98765-4321"):
+        facts, outcome = orders_for_bot.lookup(text=typed, contact_id=stranger.pk)
+        assert outcome == "found", typed
+
+
+def test_a_phone_that_is_not_a_number_matches_nothing(db, stranger):
+    contact, _ = retention_services.customer_upsert(email="x@example.com", phone="0000 0000 0000", name="X")
+    Order.objects.create(contact=contact, external_id="shopify:x:2", number="#2002", ordered_at=NOW,
+                         status="paid", total=Decimal("1"), currency="BRL")
+    # Unreadable on both sides: not a fact that can tie the customer to the order.
+    assert orders_for_bot.lookup(text="pedido 2002 telefone 0000 0000 0000", contact_id=stranger.pk) == (None, "need_more")
+
+
 def test_text_without_number_or_email_is_nothing(stranger):
     assert orders_for_bot.lookup(text="qual o horário de vocês?", contact_id=stranger.pk) == (None, "nothing")
 
