@@ -23,7 +23,7 @@ from channels_adapters.base import InboundMessage
 from inbox import services as inbox_services
 from inbox.models import ChannelKind, Inbox
 from shop_connectors.base import isoformat
-from shops.models import ShopConnection
+from shops.models import ShopConnection, ShopSync
 from tests.browser import login, screenshot_path
 from tests.fakes.shop_platforms import SHOPIFY_TOKEN, FakeShopPlatforms
 from tests.shops.helpers import fixture_json
@@ -70,12 +70,20 @@ def test_connect_test_import_and_the_order_in_the_sidebar(live_asgi_server, new_
         page.click("[data-action=test]")
         expect(page.locator(".messagelist")).to_contain_text("Connected to Loja Fake.")
 
+        fake.fail_next(status=429, headers={"Retry-After": "90"})  # the import has to wait...
         page.fill("input[name=days]", "30")
         page.click("[data-action=import]")
         expect(page.locator(".messagelist")).to_contain_text("Import of the last 30 days")
         row = page.locator("tr[data-sync]").first
+        expect(row.locator("[data-sync-status]")).to_have_text("Waiting for the rate limit")
+        # ...until the minute sweep resumes it; the open page follows without a reload.
+        from shops import services
+
+        sync = ShopSync.objects.get()
+        assert services.syncs_resume_stale(now=sync.resume_at + dt.timedelta(seconds=1)) == 1
         expect(row.locator("[data-sync-status]")).to_have_text("Done")
         expect(row.locator("[data-sync-orders]")).to_have_text("3")
+        expect(row).to_contain_text("3 new, 0 updated, 0 skipped")
         page.screenshot(path=str(screenshot_path("shop-connection.png")), full_page=True)
 
     # A customer of the shop writes on the web chat; a signed webhook brings their order.
