@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from inbox import bounds
 from inbox.models import Inbox
 
 from .models import LOCALES, CannedAnswer
@@ -28,7 +29,7 @@ class AnswerForm(forms.Form):
         return [line.strip() for line in self.cleaned_data.get("variants", "").splitlines() if line.strip()]
 
     def unanswered_ids(self) -> list[int]:
-        return [int(part) for part in self.cleaned_data.get("unanswered", "").split(",") if part.strip().isdigit()]
+        return bounds.id_list(self.cleaned_data.get("unanswered", ""), name="unanswered")
 
 
 class AddVariantForm(forms.Form):
@@ -36,7 +37,7 @@ class AddVariantForm(forms.Form):
     ids = forms.CharField(widget=forms.HiddenInput)
 
     def id_list(self) -> list[int]:
-        return [int(part) for part in self.cleaned_data["ids"].split(",") if part.strip().isdigit()]
+        return bounds.id_list(self.cleaned_data["ids"], name="ids")
 
 
 class ImportForm(forms.Form):
