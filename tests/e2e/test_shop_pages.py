@@ -113,3 +113,26 @@ def test_connect_test_import_and_the_order_in_the_sidebar(live_asgi_server, new_
     expect(shipping.locator("a[data-tracking]")).to_have_attribute(
         "href", "https://rastreamento.correios.com.br/app/index.php?objeto=BR123456789BR")
     agent_page.locator("#contact-extra").screenshot(path=str(screenshot_path("shop-order-sidebar.png")))
+
+
+def test_demo_shop_widget_answers_where_is_my_order(live_asgi_server, new_context):
+    """What a new user sees after ``make run``: the demo shop's orders answer in the widget."""
+    from django.core.management import call_command
+
+    Inbox.objects.create(name="Website chat", channel_kind=ChannelKind.WEBCHAT, greeting="Olá!")
+    call_command("load_demo_answers", verbosity=0)
+    call_command("load_demo_shop", stdout=open("/dev/null", "w"))
+    customer = new_context(locale="en-US", viewport={"width": 1200, "height": 900}).new_page()
+    customer.goto(f"{live_asgi_server}/demo-shop/")
+    expect(customer.locator("[data-demo-orders]")).to_contain_text("10241 ana.lima@example.com")
+    customer.get_by_role("button", name="Open chat").click()
+    box = customer.get_by_role("textbox", name="Type your message…")
+    box.fill("cadê meu pedido?")
+    box.press("Enter")
+    host = customer.locator("#support-widget-host")
+    expect(host.get_by_text("me envie o número do pedido e o e-mail usado na compra")).to_be_visible()
+    box.fill("10241 ana.lima@example.com")
+    box.press("Enter")
+    expect(host.get_by_text("Pedido #10241: enviado.", exact=False)).to_be_visible()
+    expect(host.get_by_text("https://tracking.example/JD0099887766", exact=False)).to_be_visible()
+    customer.screenshot(path=str(screenshot_path("shop-order-widget.png")))
