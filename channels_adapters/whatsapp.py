@@ -27,7 +27,7 @@ from __future__ import annotations
 import mimetypes
 from typing import Any
 
-from . import meta
+from . import meta, whatsapp_content
 from .base import (
     InboundAttachment,
     InboundMessage,
@@ -218,6 +218,8 @@ class WhatsAppAdapter(meta.MetaAdapter):
                 if reply.get("description"):
                     msg.metadata["description"] = as_str(reply["description"])
                 msg.metadata["interactive_type"] = reply_kind
+            elif reply_kind == "nfm_reply":
+                whatsapp_content.parse_flow_reply(msg, reply)
             else:
                 return self._unsupported(msg, f"interactive/{reply_kind or 'unknown'}")
         elif kind == "button":
@@ -231,6 +233,9 @@ class WhatsAppAdapter(meta.MetaAdapter):
             msg.text = as_str(content.get("emoji"))
             if not msg.text:
                 msg.metadata["reaction_removed"] = True
+        elif kind in whatsapp_content.PARSERS:
+            if whatsapp_content.PARSERS[kind](msg, content) is None:
+                return self._unsupported(msg, kind, f"{kind} without original_message_id")
         elif kind == "unsupported":
             inner = as_str(content.get("type"))
             return self._unsupported(msg, inner or "unknown", self._error_details(errors))
