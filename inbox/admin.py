@@ -15,6 +15,7 @@ from .models import (
     Contact,
     ContactIdentity,
     Conversation,
+    FailedWebhookEvent,
     Inbox,
     Label,
     Message,
@@ -197,7 +198,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
     list_filter = ["status", "channel_kind", "inbox"]
     search_fields = ["error", "inbox_public_id"]
     readonly_fields = ["inbox", "channel_kind", "inbox_public_id", "headers", "body_text", "status", "error",
-                       "summary", "attempts", "received_at", "processed_at"]
+                       "failures", "summary", "attempts", "next_attempt_at", "received_at", "processed_at"]
     exclude = ["body"]
     actions = ["reprocess"]
 
@@ -219,6 +220,24 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(FailedWebhookEvent)
+class FailedWebhookEventAdmin(WebhookEventAdmin):
+    """Events that could not be (fully) processed: which item failed and why, when the next
+    automatic attempt is (none once ``WEBHOOK_MAX_ATTEMPTS`` are used up), and "Process again"."""
+
+    list_display = ["id", "channel_kind", "inbox", "failed_items", "attempts", "next_attempt_at", "received_at"]
+    list_filter = ["channel_kind", "inbox"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=WebhookEvent.Status.FAILED)
+
+    @admin.display(description="What failed")
+    def failed_items(self, obj: WebhookEvent) -> str:
+        if obj.failures:
+            return "; ".join(f"{f.get('item')}: {str(f.get('error', ''))[:80]}" for f in obj.failures[:3])
+        return obj.error[:100]
 
 
 admin.site.register(Team, filter_horizontal=["members"])

@@ -26,7 +26,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services
-from .models import AgentConnection, ChannelKind, Conversation, ConversationRead, Message
+from .models import AgentConnection, Attachment, ChannelKind, Conversation, ConversationRead, Message
 from .presenters import agent_name, conversation_payload, message_payload
 
 PAGE_SIZE = 25
@@ -409,6 +409,20 @@ def message_retry(request: HttpRequest, pk: int) -> HttpResponse:
     except services.ServiceError as exc:
         return _done(request, message.conversation, error=str(exc))
     return _done(request, message.conversation, ok_message="Sending again.")
+
+
+@login_required
+@require_POST
+def attachment_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """An agent's "Download again" of a customer's file whose download failed."""
+    attachment = get_object_or_404(
+        Attachment.objects.select_related("message__conversation").filter(
+            message__conversation__in=selectors.conversations_for(request.user)), pk=pk)
+    try:
+        services.attachment_retry_download(attachment=attachment)
+    except services.ServiceError as exc:
+        return _done(request, attachment.message.conversation, error=str(exc))
+    return _done(request, attachment.message.conversation, ok_message="Downloading again.")
 
 
 @login_required
