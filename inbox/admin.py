@@ -110,9 +110,14 @@ class ContactAdmin(admin.ModelAdmin):
             self.message_user(request, "Select at least two contacts.", messages.WARNING)
             return
         primary = contacts[0]
+        merged = 0
         for duplicate in contacts[1:]:
-            primary = services.merge_contacts(primary=primary, duplicate=duplicate)
-        self.message_user(request, f"Merged {len(contacts) - 1} contact(s) into {primary}.")
+            try:
+                primary = services.merge_contacts(primary=primary, duplicate=duplicate, actor=request.user)
+                merged += 1
+            except services.ServiceError as exc:
+                self.message_user(request, f"{duplicate} was not merged: {exc}", messages.ERROR)
+        self.message_user(request, f"Merged {merged} contact(s) into {primary}.")
 
 
 class MessageInline(admin.TabularInline):

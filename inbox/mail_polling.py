@@ -60,8 +60,10 @@ def poll_inbox(inbox: Inbox, *, now: dt.datetime | None = None) -> int:
     done_uids = []
     for uid, raw in fetched:
         try:
-            counts = apply_parsed(inbox=inbox, parsed=adapter.parse_raw(raw))
-            stored += counts["messages"]
+            applied = apply_parsed(inbox=inbox, parsed=adapter.parse_raw(raw))
+            if applied.failures:
+                raise RuntimeError("; ".join(f"{f['item']}: {f['error']}" for f in applied.failures))
+            stored += applied.counts["messages"]
             done_uids.append(uid)
         except Exception:
             # Leave this one unseen so the next poll (or a person) can look at it again.

@@ -429,7 +429,7 @@ def attachment_retry(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def contact_merge(request: HttpRequest, pk: int) -> HttpResponse:
     """Merge ``duplicate`` into the contact ``pk``: both must be contacts the agent can see, or
-    one of the suggestions, and ``selectors.merge_refusal`` must have no objection."""
+    one of the suggestions; the write path refuses merges the agent may not make (403)."""
     visible = selectors.contacts_for(request.user)
     primary = get_object_or_404(visible, pk=pk)
     duplicate_id = _int_or_none(request.POST.get("duplicate"))
@@ -443,11 +443,10 @@ def contact_merge(request: HttpRequest, pk: int) -> HttpResponse:
     # Only paths on this site: browsers also read "/\host" and "/<tab>/host" as another host.
     if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(next_url, allowed_hosts=set()):
         next_url = reverse("inbox:home")
-    refusal = selectors.merge_refusal(user=request.user, primary=primary, duplicate=duplicate)
-    if refusal:
-        return _done(request, None, error=refusal, next_url=next_url, status=403)
     try:
-        services.merge_contacts(primary=primary, duplicate=duplicate)
+        services.merge_contacts(primary=primary, duplicate=duplicate, actor=request.user)
+    except services.MergeRefused as exc:
+        return _done(request, None, error=str(exc), next_url=next_url, status=403)
     except services.ServiceError as exc:
         return _done(request, None, error=str(exc), next_url=next_url)
     return _done(request, None, ok_message=f"Merged into {primary}.", next_url=next_url)

@@ -18,11 +18,18 @@ ORIGINAL = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTdBQzE0NjQ3RjNGNEQ1QjVEMgA="
 
 
 @pytest.fixture
-def bot_calls(monkeypatch):
-    calls = []
-    monkeypatch.setattr(services, "_bot_enabled", lambda inbox: True)
-    monkeypatch.setattr(services, "_run_bot", lambda conversation, message, **kw: calls.append(message.text))
-    return calls
+def bot_calls(settings):
+    """A handler standing in for the bot: it owns new conversations and records each message
+    it is asked to answer."""
+    from inbox.services import hooks as service_hooks
+
+    from .hooks import recorder
+
+    settings.INBOUND_MESSAGE_HANDLERS = ["tests.channels.hooks.recorder"]
+    service_hooks._load.cache_clear()
+    recorder.seen.clear()
+    yield recorder.seen
+    service_hooks._load.cache_clear()
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def clear_cache():
 
 @pytest.fixture
 def inbox(fake_graph, monkeypatch):
-    monkeypatch.setattr(services, "_bot_enabled", lambda inbox: False)
+    monkeypatch.setattr("bot.engine.bot_enabled_for", lambda inbox: False)
     return make_inbox("whatsapp", channel_config={
         "phone_number_id": "1234567890", "access_token": "test-token", "app_secret": "app-secret"})
 
@@ -90,7 +90,7 @@ def test_old_processed_and_rejected_events_are_deleted_failed_ones_kept(post_web
 def test_purge_is_a_periodic_task():
     from huey.contrib.djhuey import HUEY
 
-    assert any(task.name.endswith("purge_webhook_events_task") for task in HUEY._registry._periodic_tasks)
+    assert "purge_webhook_events_task" in {task.__name__ for task in HUEY._registry._periodic_tasks}
 
 
 def test_declared_length_over_the_limit_is_refused(client, inbox, settings):
