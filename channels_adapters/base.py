@@ -340,6 +340,12 @@ class BaseAdapter:
         Raise ``WebhookRejected`` (400) for payloads that cannot be read at all."""
         raise NotImplementedError
 
+    def check_request(self, body: bytes, headers: Mapping[str, str]) -> None:
+        """The webhook's quick look before it answers: raise ``WebhookRejected`` (400) for a
+        body that can never be read. By default a dry-run ``parse``; adapters whose parsing
+        is expensive (e-mail) check the envelope only and leave parsing to the task."""
+        self.parse(body, headers)
+
     def fetch_media(self, attachment: InboundAttachment) -> InboundAttachment:
         """Return the attachment with ``data`` filled in (downloads provider media)."""
         return attachment

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels_adapters.base import InboundMessage, ParsedWebhook, WebhookRejected, clean_text
-from channels_adapters.registry import get_adapter
+from channels_adapters.registry import adapter_class_for, get_adapter
 
 from . import queue, services, webhook_events
 from .models import ChannelKind, Conversation, Inbox, Message, WebhookEvent
@@ -104,7 +104,9 @@ def _receive(inbox: Inbox, inbound: InboundMessage, applied: Applied) -> None:
     if result.outcome.endswith("_unknown"):
         applied.unknown_targets.append(inbound.reaction_to_provider_id or inbound.edit_of_provider_id
                                        or inbound.unsend_of_provider_id or inbound.sender_address)
-    if (result.created and inbox.channel_kind == ChannelKind.MESSENGER and not inbound.is_echo
+    # Messenger and Instagram webhooks carry only an id: the name comes from the profile API.
+    fetches_profile = getattr(adapter_class_for(inbox.channel_kind), "fetches_profile", False)
+    if (result.created and fetches_profile and not inbound.is_echo and result.conversation is not None
             and not result.conversation.contact.name):
         queue.enqueue("inbox.fetch_contact_profile", inbox.pk, result.conversation.contact_id, inbound.sender_address)
 

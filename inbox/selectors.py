@@ -6,6 +6,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from .models import ChannelKind, Contact, ContactIdentity, Conversation, ConversationRead, Inbox, Label, Message
+from .phones import equivalent_numbers, to_wa_id
 
 
 def inboxes_for(user) -> QuerySet[Inbox]:
@@ -119,18 +120,38 @@ def merge_refusal(*, user, primary: Contact, duplicate: Contact) -> str:
     return ""
 
 
+def phone_line_condition(phone: str) -> Q | None:
+    """Matches contacts reachable on the same line as ``phone``: its phone in any equivalent
+    form (see ``inbox.phones``), or a WhatsApp identity for one. None for a number that is not
+    valid, which never joins contacts."""
+    forms = equivalent_numbers(phone)
+    if not forms:
+        return None
+    return Q(phone__in=forms) | Q(identities__channel_kind=ChannelKind.WHATSAPP,
+                                  identities__address__in=[to_wa_id(f) for f in forms])
+
+
+def contacts_on_line(phone: str) -> QuerySet[Contact]:
+    condition = phone_line_condition(phone)
+    if condition is None:
+        return Contact.objects.none()
+    return Contact.objects.filter(pk__in=Contact.objects.filter(condition).values("pk")).order_by("pk")
+
+
 def duplicate_suggestions(*, contact: Contact, user=None) -> list[tuple[Contact, str]]:
-    """Other contacts with the same e-mail address or phone number (likely the same person
-    arriving on another channel), each with the reason it is suggested. With ``user``, only
+    """Other contacts with the same e-mail address or phone line (likely the same person
+    arriving on another channel; Brazilian, Argentine and Mexican numbers in either form), each
+    with the reason it is suggested. With ``user``, only
     contacts that user may merge (``merge_refusal``); without, every match (admin tools)."""
     conditions = Q()
     if contact.email:
         conditions |= Q(email__iexact=contact.email)
-    if contact.phone:
-        conditions |= Q(phone=contact.phone)
+    line = phone_line_condition(contact.phone) if contact.phone else None
+    if line is not None:
+        conditions |= line
     if not conditions:
         return []
-    candidates = Contact.objects.filter(conditions).exclude(pk=contact.pk)
+    candidates = Contact.objects.filter(pk__in=Contact.objects.filter(conditions).values("pk")).exclude(pk=contact.pk)
     if user is not None:
         refused = _unverified_visitor(OuterRef("pk"))
         if not user.is_superuser:
@@ -143,6 +164,6 @@ def duplicate_suggestions(*, contact: Contact, user=None) -> list[tuple[Contact,
         if contact.email and other.email.lower() == contact.email.lower():
             reason = f"Same e-mail address ({other.email})"
         else:
-            reason = f"Same phone number ({other.phone})"
+            reason = f"Same phone number ({other.phone or contact.phone})"
         suggestions.append((other, reason))
     return suggestions
