@@ -165,3 +165,25 @@ def test_reaction_to_an_unknown_message_is_recorded_in_the_summary(post_webhook,
     summary = WebhookEvent.objects.get().summary
     assert "reaction to an unknown message" in summary and "wamid.NEVERSEEN" in summary
     assert Message.objects.count() == 0
+
+
+@pytest.fixture
+def instagram(fake_graph):
+    return make_inbox("instagram", channel_config={
+        "instagram_account_id": "17841400000000001", "access_token": "ig-token", "app_secret": "app-secret"})
+
+
+def test_instagram_edit_and_unsend_use_the_same_write_path(post_webhook, instagram, bot_calls):
+    text = json.loads(load_fixture("instagram/message__text.json"))
+    text["entry"][0]["messaging"][0]["message"]["mid"] = "aWdfORIGINAL0001"
+    post_webhook(instagram, json.dumps(text).encode())
+    resolve_the_conversation()
+    bot_calls.clear()
+    post_webhook(instagram, load_fixture("instagram/message_edit.json"))
+    unsend = json.loads(load_fixture("instagram/message__unsend.json"))
+    unsend["entry"][0]["messaging"][0]["message"]["mid"] = "aWdfORIGINAL0001"
+    post_webhook(instagram, json.dumps(unsend).encode())
+    (message,) = Message.objects.filter(direction="in")
+    assert message.text == "Na verdade, no 39" and message.metadata["edits"][0]["text"].startswith("Oi!")
+    assert message.metadata["deleted_by_customer"] is True
+    assert Conversation.objects.get().status == Conversation.Status.RESOLVED and bot_calls == []
