@@ -91,7 +91,7 @@ class WhatsAppAdapter(WhatsAppPayloads, meta.MetaAdapter):
                 where = f"entry[{e_index}].changes[{c_index}]"
                 change = as_dict(change)
                 field = change.get("field")
-                if field != "messages":
+                if field not in ("messages", "smb_message_echoes"):
                     result.skipped.append(f"{where}: field {field!r} is not handled")
                     continue
                 value = change.get("value")
@@ -116,6 +116,15 @@ class WhatsAppAdapter(WhatsAppPayloads, meta.MetaAdapter):
             item = f"{where}.messages[{m_index}]"
             message = self._parse_message(as_dict(raw), names, item, result)
             if message is not None:
+                result.messages.append(message)
+        for m_index, raw in enumerate(as_list(value.get("message_echoes"))):
+            # Sent by a person from the WhatsApp Business app ("smb_message_echoes"): the
+            # customer is the recipient.
+            raw = as_dict(raw)
+            message = self._parse_message({**raw, "from": raw.get("to")}, {}, f"{where}.message_echoes[{m_index}]",
+                                          result)
+            if message is not None:
+                message.is_echo = True
                 result.messages.append(message)
         for s_index, raw in enumerate(as_list(value.get("statuses"))):
             item = f"{where}.statuses[{s_index}]"

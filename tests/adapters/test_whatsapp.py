@@ -119,6 +119,11 @@ def check_edit(parsed):
     assert not m.unsupported and m.provider_message_id == "wamid.EDIT1"
 
 
+def check_business_app_echo(parsed):
+    (m,) = parsed.messages
+    assert m.is_echo and m.sender_address == CUSTOMER and m.text == "Oi! Aqui é a Ana, da loja."
+
+
 def check_revoke(parsed):
     (m,) = parsed.messages
     assert m.unsend_of_provider_id == ORIGINAL and not m.unsupported and not m.edit_of_provider_id
@@ -209,6 +214,7 @@ class TestWhatsAppContract(AdapterContractTests):
             "message__unsupported": check_unsupported,
             "message__unknown_type": check_unknown_type,
             "message__edit": check_edit,
+            "echo__business_app": check_business_app_echo,
             "message__revoke": check_revoke,
             "message__order": check_order,
             "message__interactive_nfm_reply": check_flow_reply,

@@ -131,6 +131,15 @@ def test_conversation_that_starts_with_an_echo_belongs_to_agents(post_webhook, m
     assert bot_calls == [] and Conversation.objects.get().status == Conversation.Status.OPEN
 
 
+def test_whatsapp_business_app_echo_starts_an_agents_conversation(post_webhook, inbox, bot_calls):
+    assert post_webhook(inbox, load_fixture("whatsapp/echo__business_app.json")).status_code == 200
+    echo = Message.objects.get()
+    assert echo.direction == "out" and echo.metadata.get("sent_from_provider_app")
+    assert echo.conversation.status == Conversation.Status.OPEN
+    post_webhook(inbox, load_fixture("whatsapp/message__text.json"))
+    assert bot_calls == [] and Conversation.objects.get().status == Conversation.Status.OPEN
+
+
 def reaction_body(emoji, timestamp, *, target="wamid.TARGET", reaction_id="wamid.R"):
     document = json.loads(load_fixture("whatsapp/message__reaction.json"))
     message = document["entry"][0]["changes"][0]["value"]["messages"][0]
