@@ -128,7 +128,10 @@ def answers_export(request, fmt: str):
 def console(request):
     from inbox.models import Inbox
 
-    return render(request, "bot/console.html", {"inboxes": Inbox.objects.order_by("name")})
+    from . import vectors
+
+    return render(request, "bot/console.html", {"inboxes": Inbox.objects.order_by("name"),
+                                                "semantic": vectors.semantic_status()})
 
 
 @staff_required
