@@ -185,6 +185,7 @@ class MatcherIndex:
         self.vectors: np.ndarray | None = None
         self.emb_classifier: EmbeddingClassifier | None = None
         self.fused_calibration: tuple[float, ...] = CALIB_FUSED
+        self.answer_locale: list[str] = []  # locale of each answer's first entry (its title)
 
     @property
     def fused(self) -> bool:
@@ -220,6 +221,10 @@ class MatcherIndex:
         for i in kept.tolist():
             answer_pos.setdefault(entries[i].answer_id, len(answer_pos))
         self.answer_ids = list(answer_pos)
+        locale_of: dict[int | str, str] = {}
+        for i in kept.tolist():
+            locale_of.setdefault(entries[i].answer_id, entries[i].locale)
+        self.answer_locale = [locale_of[a] for a in self.answer_ids]
         of_entry = np.fromiter((answer_pos[entries[i].answer_id] for i in kept.tolist()), dtype=np.int64, count=len(kept))
         order = kept[np.argsort(of_entry, kind="stable")]
         new_row = np.full(len(entries), -1, dtype=np.int64)
@@ -325,9 +330,13 @@ class MatcherIndex:
         c = self.cfg.centroid_weight
         return ((1 - c) * best + c * cs) / self.gw.sum(), vs, norm
 
-    def match(self, text: str, limit: int = 5) -> list[Candidate]:
-        """Best answers for ``text``, best first, one per answer. [] if nothing can match."""
-        ranked, evidence = self.ranked(text, limit)
+    def match(self, text: str, limit: int = 5, language: str | None = None) -> list[Candidate]:
+        """Best answers for ``text``, best first, one per answer. [] if nothing can match.
+
+        ``language``: the customer's language, when known. If some answers are in it, only
+        those compete: a multilingual encoder finds the English copy of a Portuguese answer
+        as close as the Portuguese one, and the customer should get their own language."""
+        ranked, evidence = self.ranked(text, limit, language)
         if not ranked:
             return []
         calibration = self.fused_calibration if len(evidence) > 1 else self.calibration
@@ -361,7 +370,14 @@ class MatcherIndex:
                 words[i], changed = hit[0], True
         return " ".join(words) if changed else text
 
-    def ranked(self, text: str, limit: int = 5) -> tuple[list[tuple[float, int, int]], tuple[float, ...]]:
+    def language_mask(self, language: str | None) -> np.ndarray | None:
+        """Answers in ``language`` (None: no restriction, also when none or all are in it)."""
+        if not language or not self.answer_locale:
+            return None
+        mask = np.fromiter((loc == language for loc in self.answer_locale), dtype=bool, count=len(self.answer_locale))
+        return mask if mask.any() and not mask.all() else None
+
+    def ranked(self, text: str, limit: int = 5, language: str | None = None) -> tuple[list[tuple[float, int, int]], tuple[float, ...]]:
         """(score, answer position, best variant) of the short list, best first, and the
         evidence the calibration reads: the question's best plain lexical similarity to any
         answer (how on-topic it is at all: classifiers' probabilities are high even for
@@ -372,6 +388,9 @@ class MatcherIndex:
         lex, vs, norm = self.raw_scores(text)
         if not norm:
             return [], ()
+        allowed = self.language_mask(language)
+        if allowed is not None:
+            lex = np.where(allowed, lex, 0.0)
         q = self.question_vector(text) if self.fused else None
         if q is None and not np.any(lex > 0):
             return [], ()
@@ -380,11 +399,13 @@ class MatcherIndex:
         w = 0.0
         if self.classifier is not None:
             w = cfg.clf_weight
-            scores = w * self.classifier.proba(text) + (1 - w) * lex
+            scores = w * _within(self.classifier.proba(text), allowed) + (1 - w) * lex
         if q is not None:
-            return self._ranked_fused(scores, lex, q, limit)
+            return self._ranked_fused(scores, lex, q, limit, allowed)
         m = min(len(scores), max(cfg.shortlist, limit + 1))
         short = _top(scores, m)
+        if allowed is not None:
+            short = short[allowed[short]]
         scorer = getattr(fuzz, cfg.fuzz_scorer)
         final: list[tuple[float, int, int]] = []
         for a in short.tolist():
@@ -400,12 +421,17 @@ class MatcherIndex:
         final.sort(key=lambda t: (-t[0], t[1]))
         return final, (float(lex.max()),)
 
-    def _ranked_fused(self, lexical: np.ndarray, lex: np.ndarray, q: np.ndarray, limit: int):
+    def _ranked_fused(self, lexical: np.ndarray, lex: np.ndarray, q: np.ndarray, limit: int, allowed: np.ndarray | None):
         cfg = self.cfg
         cos = self.vectors @ q
+        if allowed is not None:
+            cos = np.where(np.repeat(allowed, np.diff(self.answer_start)), cos, -1.0)
         best = np.maximum.reduceat(cos, self.answer_start[:-1])
-        scores = cfg.fuse_lexical * lexical + cfg.fuse_cosine * best + cfg.fuse_classifier * self.emb_classifier.proba(q)
+        proba = _within(self.emb_classifier.proba(q), allowed)
+        scores = cfg.fuse_lexical * lexical + cfg.fuse_cosine * best + cfg.fuse_classifier * proba
         short = _top(scores, min(len(scores), max(cfg.shortlist, limit + 1)))
+        if allowed is not None:
+            short = short[allowed[short]]
         final = []
         for a in short.tolist():
             lo, hi = int(self.answer_start[a]), int(self.answer_start[a + 1])
@@ -420,6 +446,15 @@ def encoder_input(text: str) -> str:
     punctuation stay: the encoder uses them (full folding cost 1-2 points of top-1 on Banking77
     and pt_pt in cross-validation; bench/README.md)."""
     return " ".join(str(text)[: MAX_CHARS * 2].lower().split())[:MAX_CHARS]
+
+
+def _within(proba: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """Class probabilities renormalised over the allowed answers."""
+    if allowed is None:
+        return proba
+    kept = np.where(allowed, proba, 0.0)
+    total = kept.sum()
+    return kept / total if total > 0 else kept
 
 
 def _top(scores: np.ndarray, m: int) -> np.ndarray:

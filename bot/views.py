@@ -153,12 +153,13 @@ def console_api(request):
         except (ValueError, Inbox.DoesNotExist):
             return JsonResponse({"error": "Unknown inbox."}, status=400)
     settings_row = bot_services.settings_for(inbox) if inbox else None
-    decision, candidates, answers = engine.evaluate(text, inbox=inbox, settings_row=settings_row)
+    language = guess_language(text)
+    decision, candidates, answers = engine.evaluate(text, inbox=inbox, settings_row=settings_row, language=language)
     thresholds = engine.thresholds_of(settings_row or BotSettings())
     chosen = [c.answer_id for c in decision.candidates]
     return JsonResponse({
         "question": text,
-        "language": guess_language(text),
+        "language": language,
         "intent": detect_intent(text) or "",
         "decision": {"action": decision.action, "reason": decision.reason, "answer_ids": chosen},
         "thresholds": {"answer": thresholds.answer, "suggest": thresholds.suggest, "margin": thresholds.margin},

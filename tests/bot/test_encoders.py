@@ -146,3 +146,16 @@ def test_the_embedding_classifier_has_no_size_cliff():
     assert huge.emb_classifier.iterations == 0
     assert huge.match("question 300 about topic 100 alpha")[0].answer_id == 100
     assert big.match("question 300 about topic 100 alpha")[0].answer_id == 100
+
+
+def test_answers_in_the_customers_language_are_preferred():
+    """The pt, es and en copies of one answer are equally close to a multilingual encoder; with
+    the customer's language known only its copies compete (none in it: all do)."""
+    entries = [Entry("track-pt", "onde está meu pedido", "pt"), Entry("track-en", "where is my order", "en"),
+               Entry("track-es", "dónde está mi pedido", "es"), Entry("pay-pt", "formas de pagamento", "pt")]
+    for enc in (None, encoders.get_encoder("hashing")):
+        index = MatcherIndex.build(entries, encoder=enc)
+        assert index.match("where is my pedido", language="pt")[0].answer_id == "track-pt"
+        assert index.match("where is my pedido", language="en")[0].answer_id == "track-en"
+        assert {c.answer_id for c in index.match("dónde está mi pedido", language="es")} == {"track-es"}
+        assert index.match("where is my order", language="fr")[0].answer_id == "track-en"  # no answer in it
