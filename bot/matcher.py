@@ -1,31 +1,33 @@
 """The FAQ bot's matcher: finds the canned answers closest to a customer's question.
 
 Pure Python + numpy + rapidfuzz; no Django. Build one ``MatcherIndex`` per answer set
-(``MatcherIndex.build(entries)``), then call ``index.match(text)``.
+(``MatcherIndex.build(entries, encoder=..., vectors=...)``), then call ``index.match(text)``.
+Feature extraction lives in ``bot.features``, the classifiers in ``bot.classifier``, the
+sentence encoders in ``bot.encoders``.
 
-How a question is scored (each step kept because it helped in cross-validation on
-Banking77 train.csv; figures in bench/README.md):
+How a question is scored (each step kept because it helped in cross-validation on the
+train files; figures and the ablation in bench/README.md):
 
 1. Text is folded and stemmed (``bot.text``); features are word stems, adjacent stem pairs
-   and character 3/4-grams of the content words (typos still share most n-grams). A build
-   extracts them for all variants at once (``_sim_features``); a question goes through the
-   same function, so both sides always agree.
+   and character 3/4-grams of the content words (typos still share most n-grams).
 2. Features are TF-IDF weighted (sublinear tf, IDF over answers, not variants, so a word
    shared by all variants of one answer is not penalised), L2-normalised per feature group.
 3. Sparse cosine against every variant and against each answer's centroid (sum of its
    variants) through an inverted index; an answer's score mixes its best variant and its
    centroid.
-4. The short list is re-scored with rapidfuzz (token_set_ratio against the answer's
-   variants) and blended in.
-5. Small answer sets (within ``clf_max_variants`` and the ``clf_max_work`` budget, which
-   keep a build under about half a second) also get a logistic-regression classifier over
-   word and char n-grams (``bot.classifier.LexicalClassifier``), fitted at build in the top ``clf_rank``
-   directions of the variants' span; an answer's score is half its probability and half
-   the similarity above.
-6. ``confidence`` is a logistic function of the top score, the margin to the runner-up and
-   the question's best plain similarity, fitted by cross-validation on train.csv
-   (``bot.evaluation.fit_calibration``), so it reads as "probability the top answer is right"
-   whatever the answer set.
+4. Answer sets within the ``clf_max_*`` budget (a build under about half a second) also get a
+   logistic regression over word and char n-grams (``LexicalClassifier``); an answer's
+   lexical score is half its probability and half the similarity above.
+5. With a sentence encoder (the default), the answer's score is ``fuse_lexical`` x that
+   lexical score + ``fuse_cosine`` x its best variant's cosine + ``fuse_classifier`` x the
+   probability of a logistic regression over the variants' vectors (``EmbeddingClassifier``,
+   fitted at build at any size: no cliff). Without one, or when it fails, the short list is
+   re-scored with rapidfuzz (``token_sort_ratio``), which no longer helps once vectors are in.
+6. ``confidence`` is a logistic function of the top score, the margin to the runner-up, the
+   question's best plain lexical similarity and (fused) its best cosine, fitted by
+   cross-validation on train files (``bot.evaluation.fit_calibration`` /
+   ``fit_fused_calibration``), so it reads as "probability the top answer is right" whatever
+   the answer set and language.
 """
 
 from __future__ import annotations
