@@ -177,17 +177,26 @@ class EmbeddingClassifier:
         sums = np.zeros((n_classes, d), dtype=np.float64)
         np.add.at(sums, y, X)
         A = (X.T @ X).astype(np.float64) + ridge * np.eye(d)
-        R = np.linalg.solve(A, sums.T).astype(np.float32)  # d x answers
+        A_inv = np.linalg.inv(A)
+        R = (A_inv @ sums.T).astype(np.float32)  # d x answers
         rows = np.arange(n)
+        # The temperature is chosen on leave-one-out scores (closed form for ridge:
+        # (z - h*y) / (1 - h), h the leverage): on its own training rows ridge is nearly
+        # one-hot, which would pick a temperature far too sharp for new questions.
         sample = rows[:: max(1, n // 2000)]
-        Z0 = (X[sample] @ R).astype(np.float64)
+        Xs, ys = X[sample].astype(np.float64), y[sample]
+        h = np.einsum("ij,jk,ik->i", Xs, A_inv, Xs)
+        Z0 = Xs @ R.astype(np.float64)
+        Z0[np.arange(len(sample)), ys] -= h
+        Z0 /= np.maximum(1.0 - h, 1e-6)[:, None]
 
         def mean_nll(t: float) -> float:
             Z = t * Z0
             Z -= Z.max(axis=1, keepdims=True)
-            return float((np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(len(sample)), y[sample]]).mean())
+            return float((np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(len(sample)), ys]).mean())
 
         scale = min((1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0), key=mean_nll) if n else 1.0
+        self.scale = scale
         W = (scale * R).astype(np.float32)
         b = np.zeros(n_classes, dtype=np.float32)
         budget = int(min(iters, max_work // max(1, n * d * n_classes)))
