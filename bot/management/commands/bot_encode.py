@@ -28,7 +28,8 @@ class Command(BaseCommand):
     def handle(self, *args, encoder=None, prune=False, **options):
         name = encoder or settings.BOT_ENCODER
         if name == encoders.NONE:
-            raise CommandError("BOT_ENCODER is none: nothing to encode")
+            self.stdout.write("BOT_ENCODER is none: the bot matches on words only, nothing to encode")
+            return
         try:
             enc = encoders.create(name, threads=settings.BOT_ENCODER_THREADS).load()
         except encoders.EncoderUnavailable as exc:
