@@ -44,7 +44,7 @@ test: venv system-deps
 
 test-scaleout: venv
 	$(PY) -m tests.servers --postgres --redis --redis-as-default -- \
-		$(PY) -m pytest -q -p no:cacheprovider -m "not browser" tests/inbox tests/widget tests/bot tests/retention tests/channels
+		$(PY) -m pytest -q -p no:cacheprovider -m "not browser" tests/inbox tests/widget tests/bot tests/retention tests/channels tests/shops
 
 test-fast: venv
 	$(PY) -m pytest -q -m "not browser" -x

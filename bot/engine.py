@@ -22,7 +22,7 @@ from bot.policy import Decision, Thresholds, decide
 
 from inbox import services as inbox_services
 
-from . import index_cache
+from . import index_cache, orders
 from . import services as bot_services
 from .models import LANGUAGE_CODES, BotDecisionLog, BotSettings, CannedAnswer
 
@@ -67,6 +67,8 @@ def handle_incoming(*, conversation, message, automated: bool) -> None:
         return
     if not settings_row.enabled:
         turn.hand_off(Conversation.HandoffReason.BOT_DISABLED)
+        return
+    if orders.continue_lookup(turn):  # the customer's reply to "send me your order number"
         return
     payload = (message.metadata or {}).get("quick_reply_payload", "") or ""
     if payload.startswith("bot:") and turn.handle_payload(payload):
@@ -197,10 +199,18 @@ class _Turn:
     def human_button(self) -> dict[str, str]:
         return {"title": self.t("button_human"), "payload": PAYLOAD_HUMAN}
 
-    def send_answer(self, answer: CannedAnswer, *, reason: str, candidates=()) -> None:
+    def send_answer(self, answer: CannedAnswer, *, reason: str, candidates=(), order_facts=None) -> None:
         text = fill_variables(answer.text, contact=self.conversation.contact, inbox=self.inbox)
+        order_reply = None
+        if orders.is_order_answer(answer):  # "where is my order?": see bot/orders.py
+            order_reply = (orders.reply_for(self, answer, order_facts) if order_facts is not None
+                           else orders.prepare_answer(self, answer))
+            if order_reply is None:
+                return  # asked for the order number instead
+            text = order_reply.text
         log = self.log(BotDecisionLog.Action.ANSWER, reason, candidates=candidates, answer_id=answer.pk)
-        reply = self.say(text, quick_replies=[
+        handing_off = bool(order_reply and order_reply.handoff_detail)
+        reply = self.say(text, quick_replies=[] if handing_off else [
             {"title": self.t("button_helpful"), "payload": f"{PAYLOAD_HELPFUL}{log.pk}"},
             {"title": self.t("button_not_helpful"), "payload": f"{PAYLOAD_NOT_HELPFUL}{log.pk}"},
             self.human_button(),
@@ -209,6 +219,8 @@ class _Turn:
         bot_services.answer_used(answer_id=answer.pk)
         if self.conversation.bot_misses:
             inbox_services.conversation_reset_bot_misses(conversation=self.conversation)
+        if handing_off:
+            self.hand_off(orders.HANDOFF_REASON, detail=order_reply.handoff_detail)
 
     def hand_off(self, reason: str, *, detail: str = "", candidates=()) -> None:
         """Tell the customer what happens next, then move the conversation to the agents."""

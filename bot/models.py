@@ -83,9 +83,15 @@ class AnswerSetVersion(models.Model):
 
 
 class CannedAnswer(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        ORDER_STATUS = "order_status", "Order status (the customer's latest order; see docs/shops.md)"
+
     title = models.CharField(max_length=200, help_text="Shown to customers as a suggestion button and to agents.")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TEXT, blank=True)
     text = models.TextField(help_text="Variables: {{contact.first_name}}, {{contact.name}}, {{agent.name}}, "
-                                      "{{inbox.name}}.")
+                                      "{{inbox.name}}; order answers also {{order.number}}, {{order.status}}, "
+                                      "{{order.tracking_url}}, {{order.carrier}}, {{order.expected_at}}.")
     locale = models.CharField(max_length=5, choices=LOCALES, default="pt")
     tags = models.CharField(max_length=255, blank=True, help_text="Comma-separated.")
     active = models.BooleanField(default=True)
@@ -182,6 +188,7 @@ class BotDecisionLog(models.Model):
         REPHRASE = "rephrase", "Asked to rephrase"
         FEEDBACK = "feedback", "Recorded feedback"
         IGNORED = "ignored", "Ignored (automated message)"
+        ORDER = "order", "Order question (asked for the number, or could not verify)"
 
     conversation = models.ForeignKey("inbox.Conversation", on_delete=models.CASCADE, related_name="bot_decisions")
     message = models.ForeignKey("inbox.Message", null=True, blank=True, on_delete=models.SET_NULL,

@@ -81,14 +81,17 @@ def _clean_variants(variants: Iterable[str]) -> list[str]:
 
 @transaction.atomic
 def answer_create(*, title: str, text: str, locale: str = "pt", tags: str = "", active: bool = True,
-                  variants: Sequence[str] = (), inboxes: Iterable[Any] = ()) -> CannedAnswer:
+                  variants: Sequence[str] = (), inboxes: Iterable[Any] = (),
+                  kind: str = CannedAnswer.Kind.TEXT) -> CannedAnswer:
     title, text = (title or "").strip(), (text or "").strip()
     if not title:
         raise CurationError("An answer needs a title.")
     if not text:
         raise CurationError("An answer needs a text.")
+    if kind not in CannedAnswer.Kind.values:
+        raise CurationError(f"Unknown answer kind {kind!r}.")
     answer = CannedAnswer.objects.create(title=title[:200], text=text, locale=_clean_locale(locale),
-                                         tags=(tags or "").strip()[:255], active=active)
+                                         tags=(tags or "").strip()[:255], active=active, kind=kind)
     QuestionVariant.objects.bulk_create(QuestionVariant(answer=answer, text=v) for v in _clean_variants(variants))
     if inboxes:
         answer.inboxes.set(inboxes)
@@ -101,7 +104,9 @@ def answer_update(*, answer: CannedAnswer, variants: Sequence[str] | None = None
                   inboxes: Iterable[Any] | None = None, **fields: Any) -> CannedAnswer:
     """Change fields (title, text, locale, tags, active); ``variants`` replaces the variants.
     Two admins saving at once: the last write wins per row, and each bumps the version."""
-    allowed = {"title", "text", "locale", "tags", "active"}
+    allowed = {"title", "text", "locale", "tags", "active", "kind"}
+    if "kind" in fields and fields["kind"] not in CannedAnswer.Kind.values:
+        raise CurationError(f"Unknown answer kind {fields['kind']!r}.")
     unknown = set(fields) - allowed
     if unknown:
         raise CurationError(f"Cannot change {', '.join(sorted(unknown))}.")

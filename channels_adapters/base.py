@@ -50,6 +50,8 @@ class InboundMessage:
     sent_at: dt.datetime | None = None
     reply_to_provider_id: str = ""  # the message this one quotes
     reaction_to_provider_id: str = ""  # set when this is a reaction; text holds the emoji
+    edit_of_provider_id: str = ""  # set when this edits an earlier message; text holds the new text
+    unsend_of_provider_id: str = ""  # set when the customer deleted (unsent) an earlier message
     quick_reply_payload: str = ""  # a button or quick reply the customer tapped
     location: dict[str, Any] | None = None  # {"latitude", "longitude", "name", "address"}
     contact_email: str = ""
@@ -195,6 +197,12 @@ class BaseAdapter:
         """Turn a verified request body into normalized messages and status updates.
         Raise ``WebhookRejected`` (400) for payloads that cannot be read at all."""
         raise NotImplementedError
+
+    def check_request(self, body: bytes, headers: Mapping[str, str]) -> None:
+        """The webhook's quick look before it answers: raise ``WebhookRejected`` (400) for a
+        body that can never be read. By default a dry-run ``parse``; adapters whose parsing
+        is expensive (e-mail) check the envelope only and leave parsing to the task."""
+        self.parse(body, headers)
 
     def fetch_media(self, attachment: InboundAttachment) -> InboundAttachment:
         """Return the attachment with ``data`` filled in (downloads provider media)."""

@@ -55,6 +55,8 @@ class MessengerAdapter(meta.MetaAdapter):
     window_hours = 24
     #: With the HUMAN_AGENT tag (``human_agent_tag`` config) agents may answer for 7 days.
     human_agent_window_hours = 7 * 24
+    #: A webhook gives only the page-scoped id; the name comes from the profile API.
+    fetches_profile = True
 
     @property
     def page_id(self) -> str:

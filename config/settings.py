@@ -7,6 +7,7 @@ Redis). See docs/deployment.md.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -55,11 +56,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served locally (no CDN)
     "huey.contrib.djhuey",
+    "axes",
     "inbox",
     "bot",
     "channels_adapters",
     "retention",
     "widget",
+    "shops",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "inbox.bounds.OutOfRangeMiddleware",  # 400, not 500, for numbers and dates out of range
+    "axes.middleware.AxesMiddleware",  # login throttling (last, as django-axes asks)
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -164,8 +169,29 @@ WORKER_IN_SERVER = env_bool("WORKER_IN_SERVER", not REDIS_URL)
 INBOUND_MESSAGE_HANDLERS = ["retention.surveys.handle_inbound", "bot.handlers.answer"]
 #: Handlers called with a conversation after its resolution commits (satisfaction surveys).
 CONVERSATION_RESOLVED_HANDLERS = ["retention.surveys.on_conversation_resolved"]
+# Where order answers of the bot (and the composer) read a customer's orders (docs/shops.md).
+BOT_ORDER_PROVIDER = "retention.orders_for_bot"
+# Shop platform API bases, for a loopback fake in tests: {"nuvemshop": "http://127.0.0.1:8999/2025-03"}.
+SHOP_API_BASES: dict[str, str] = {}
 
 # --- auth, i18n, static, media -----------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses logins while an account or IP is locked out
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes): per account and per client IP, counted where every process
+# sees them: in Redis when REDIS_URL is set, else in the database. See inbox/login_throttle.py.
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler" if REDIS_URL else "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locked is enough
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "inbox.login_throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "inbox.login_throttle.client_ip"
+AXES_USERNAME_CALLABLE = None
+AXES_VERBOSE = False
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -206,9 +232,11 @@ if not DEBUG:
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an unauthenticated call then answers 401 with "WWW-Authenticate: Token"
+    # (DRF takes the header from the first class; session auth has none and gave 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -223,12 +251,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # one name per choice set, so the schema builds without warnings
+    "ENUM_NAME_OVERRIDES": {
+        "ConversationStatusEnum": "inbox.models.Conversation.Status",
+        "OrderStatusEnum": "retention.models.Order.Status",
+    },
 }
 
 # --- channels ---------------------------------------------------------------------------------
 #: Overrides of channels_adapters.registry.DEFAULT_ADAPTERS (kind -> dotted class path).
 CHANNEL_ADAPTERS: dict[str, str] = {}
 META_GRAPH_API_BASE = os.environ.get("META_GRAPH_API_BASE", "https://graph.facebook.com/v21.0")
+#: Instagram API with Instagram Login lives on its own host (see docs/channels.md).
+INSTAGRAM_GRAPH_API_BASE = os.environ.get("INSTAGRAM_GRAPH_API_BASE", "https://graph.instagram.com/v21.0")
+#: Country of phone numbers typed without a country code, unless the inbox names its own.
+PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "BR").upper()
 #: Seconds a widget visitor token stays valid (tokens are signed with SECRET_KEY).
 WIDGET_TOKEN_MAX_AGE = int(os.environ.get("WIDGET_TOKEN_MAX_AGE", str(60 * 60 * 24 * 180)))
 WIDGET_MAX_UPLOAD_BYTES = int(os.environ.get("WIDGET_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))

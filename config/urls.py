@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("inbox.api_urls")),
+    path("webhooks/shop/", include("shops.urls")),
     path("webhooks/", include("inbox.webhook_urls")),
     path("files/", include("inbox.file_urls")),
     path("bot/", include("bot.urls")),

@@ -31,7 +31,8 @@ class InboxAdmin(admin.ModelAdmin):
     filter_horizontal = ["members"]
     readonly_fields = ["public_id", "setup_instructions", "last_error", "last_error_at", "channel_state"]
     fieldsets = [
-        (None, {"fields": ["name", "channel_kind", "enabled", "members", "auto_assign", "reopen_window_hours"]}),
+        (None, {"fields": ["name", "channel_kind", "enabled", "members", "auto_assign", "reopen_window_hours",
+                           "phone_region"]}),
         ("Connection", {"fields": ["setup_instructions", "channel_config", "webhook_verify_token", "public_id",
                                    "last_error", "last_error_at", "channel_state"]}),
         ("Customer-facing", {"fields": ["greeting", "timezone", "business_hours", "out_of_hours_message"]}),
@@ -69,9 +70,16 @@ class InboxAdmin(admin.ModelAdmin):
             return format_html(
                 "Paste into your site's HTML:<br><code>&lt;script src=\"{}/widget.js\" data-inbox=\"{}\" async&gt;&lt;/script&gt;</code>",
                 base, obj.public_id)
-        if obj.channel_kind in ("whatsapp", "messenger"):
-            return format_html("Callback URL: <code>{}/webhooks/{}/{}/</code><br>Verify token: <code>{}</code>",
+        if obj.channel_kind in ("whatsapp", "messenger", "instagram"):
+            hook = format_html("Callback URL: <code>{}/webhooks/{}/{}/</code><br>Verify token: <code>{}</code>",
                                base, obj.channel_kind, obj.public_id, obj.webhook_verify_token)
+            if obj.channel_kind != "instagram":
+                return hook
+            return format_html(
+                "{}<br>Channel config: <code>{{\"instagram_account_id\": \"…\", \"access_token\": \"…\", "
+                "\"app_secret\": \"…\"}}</code> (optional <code>\"human_agent_tag\": true</code>).<br>"
+                "Webhook fields: <code>messages</code>, <code>messaging_postbacks</code>, <code>messaging_seen</code>, "
+                "<code>message_reactions</code>, <code>message_edit</code>. Then use “Test connection”.", hook)
         return format_html("Inbound webhook (raw MIME): <code>{}/webhooks/email/{}/</code>", base, obj.public_id)
 
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels_adapters.base import InboundMessage, ParsedWebhook, WebhookRejected
-from channels_adapters.registry import get_adapter
+from channels_adapters.registry import adapter_class_for, get_adapter
 
 from . import queue, services
 from .models import ChannelKind, Conversation, Inbox, Message, WebhookEvent
@@ -55,11 +55,13 @@ def apply_parsed(*, inbox: Inbox, parsed: ParsedWebhook) -> dict[str, int]:
     """Feed a parsed request to the write path. Each message in its own transaction, so one
     bad message cannot undo the others."""
     counts = {"messages": 0, "duplicates": 0, "statuses": 0, "skipped": len(parsed.skipped)}
+    # Messenger and Instagram webhooks carry only an id: the name comes from the profile API.
+    fetches_profile = getattr(adapter_class_for(inbox.channel_kind), "fetches_profile", False)
     for inbound in parsed.messages:
         conversation = email_conversation(inbox, inbound) if inbox.channel_kind == ChannelKind.EMAIL else None
         result = services.receive_inbound(inbox=inbox, inbound=inbound, conversation=conversation)
         counts["messages" if result.created else "duplicates"] += 1
-        if (result.created and inbox.channel_kind == ChannelKind.MESSENGER and not inbound.is_echo
+        if (result.created and fetches_profile and not inbound.is_echo and result.conversation is not None
                 and not result.conversation.contact.name):
             queue.enqueue("inbox.fetch_contact_profile", inbox.pk, result.conversation.contact_id,
                           inbound.sender_address)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from .models import Contact, Conversation, ConversationRead, Inbox, Message
+from .models import ChannelKind, Contact, Conversation, ConversationRead, Inbox, Message
+from .phones import equivalent_numbers, to_wa_id
 
 
 def inboxes_for(user) -> QuerySet[Inbox]:
@@ -76,14 +77,33 @@ def contact_history(*, contact: Contact, user) -> QuerySet[Message]:
             .prefetch_related("attachments").order_by("created_at", "id"))
 
 
+def phone_line_condition(phone: str) -> Q | None:
+    """Matches contacts reachable on the same line as ``phone``: its phone in any equivalent
+    form (see ``inbox.phones``), or a WhatsApp identity for one. None for a number that is not
+    valid, which never joins contacts."""
+    forms = equivalent_numbers(phone)
+    if not forms:
+        return None
+    return Q(phone__in=forms) | Q(identities__channel_kind=ChannelKind.WHATSAPP,
+                                  identities__address__in=[to_wa_id(f) for f in forms])
+
+
+def contacts_on_line(phone: str) -> QuerySet[Contact]:
+    condition = phone_line_condition(phone)
+    if condition is None:
+        return Contact.objects.none()
+    return Contact.objects.filter(pk__in=Contact.objects.filter(condition).values("pk")).order_by("pk")
+
+
 def duplicate_suggestions(*, contact: Contact) -> QuerySet[Contact]:
-    """Other contacts with the same e-mail address or phone number (likely the same person
-    arriving on another channel)."""
+    """Other contacts with the same e-mail address or phone line (likely the same person
+    arriving on another channel; Brazilian, Argentine and Mexican numbers in either form)."""
     conditions = Q()
     if contact.email:
         conditions |= Q(email__iexact=contact.email)
-    if contact.phone:
-        conditions |= Q(phone=contact.phone)
+    line = phone_line_condition(contact.phone) if contact.phone else None
+    if line is not None:
+        conditions |= line
     if not conditions:
         return Contact.objects.none()
-    return Contact.objects.filter(conditions).exclude(pk=contact.pk)
+    return Contact.objects.filter(pk__in=Contact.objects.filter(conditions).values("pk")).exclude(pk=contact.pk)

@@ -57,9 +57,7 @@ def download_attachment(attachment_id: int) -> None:
         logger.warning("media download for attachment %s failed: %s", attachment_id, exc)
         services.attachment_store_download(attachment=attachment, data=None, error=str(exc))
         return
-    if fetched.content_type and not attachment.content_type:
-        attachment.content_type = fetched.content_type
-    services.attachment_store_download(attachment=attachment, data=fetched.data,
+    services.attachment_store_download(attachment=attachment, data=fetched.data, content_type=fetched.content_type,
                                        error="" if fetched.data is not None else "no data")
 
 
@@ -148,7 +146,8 @@ def send_channel_action(conversation_id: int, action: str) -> None:
 @queue.register("inbox.fetch_contact_profile")
 @db_task()
 def fetch_contact_profile(inbox_id: int, contact_id: int, address: str) -> None:
-    """Messenger gives only an id; the name comes from the profile API."""
+    """Messenger and Instagram give only an id; the name (and Instagram's @username) come from
+    the profile API, once, after the customer's first message."""
     inbox, contact = Inbox.objects.filter(pk=inbox_id).first(), Contact.objects.filter(pk=contact_id).first()
     if inbox is None or contact is None or contact.name:
         return
@@ -160,6 +159,8 @@ def fetch_contact_profile(inbox_id: int, contact_id: int, address: str) -> None:
     fields = {"name": profile.get("name", "")}
     if profile.get("profile_pic"):
         fields["avatar_url"] = profile["profile_pic"][:200]
+    if profile.get("username"):
+        fields["attributes"] = {**contact.attributes, f"{inbox.channel_kind}_username": profile["username"]}
     if fields["name"]:
         services.contact_update(contact=contact, **fields)
 

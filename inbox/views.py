@@ -25,7 +25,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from . import selectors, services
+from . import bounds, selectors, services
 from .models import AgentConnection, ChannelKind, Conversation, ConversationRead, Label, Message
 from .presenters import agent_name, conversation_payload, message_payload
 
@@ -103,9 +103,11 @@ def _done(request: HttpRequest, conversation: Conversation | None, *, ok_message
     return redirect("inbox:home")
 
 
-def _int_or_none(value: Any) -> int | None:
+def _int_or_none(value: Any, name: str = "a number in the request") -> int | None:
+    """An int from request input; None for garbage, ``bounds.OutOfRange`` (a 400) for a number
+    no column can hold."""
     try:
-        return int(value)
+        return bounds.bounded_int(value, name=name, min_value=-bounds.MAX_ID, max_value=bounds.MAX_ID)
     except (TypeError, ValueError):
         return None
 
@@ -124,7 +126,7 @@ def _list_filters(request: HttpRequest) -> dict[str, Any]:
     return {
         "view": view,
         "status": status,
-        "inbox_id": _int_or_none(get.get("inbox")),
+        "inbox_id": _int_or_none(get.get("inbox"), "inbox"),
         "channel_kind": channel,
         "label": get.get("label", "").strip()[:50],
         "query": get.get("q", "").strip()[:200],
@@ -338,9 +340,13 @@ def snooze_until(choice: str, custom: str = "", *, now: dt.datetime | None = Non
     if choice == "nextweek":
         return (now + dt.timedelta(days=7 - now.weekday())).replace(**nine)
     if choice == "custom":
-        value = parse_datetime(custom or "")
+        try:
+            value = parse_datetime(custom or "")
+        except ValueError:
+            return None
         if value is None:
             return None
+        bounds.bounded_datetime(value, name="The snooze date")
         return timezone.make_aware(value) if timezone.is_naive(value) else value
     return None
 

@@ -62,8 +62,8 @@ def webhook(request: HttpRequest, channel_kind: str, public_id: str) -> HttpResp
             # would let anyone write as any visitor.
             raise WebhookRejected(f"{channel_kind} inboxes take no webhooks", 404)
         adapter.verify_request(body, headers)
-        # Parse once now only to answer malformed payloads with 400; the task parses again.
-        adapter.parse(body, headers)
+        # A quick look only, to answer malformed payloads with 400; the task parses.
+        adapter.check_request(body, headers)
     except WebhookRejected as exc:
         record_webhook_event(inbox=inbox, channel_kind=channel_kind, public_id=public_id, body=body, headers=headers,
                              status=WebhookEvent.Status.REJECTED, error=f"{exc.status_code}: {exc}")

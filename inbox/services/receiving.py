@@ -18,6 +18,7 @@ from ..models import Attachment, ChannelKind, Contact, Conversation, Inbox, Mess
 from . import hooks
 from .broadcast import broadcast_conversation, broadcast_message, preview
 from .contacts import contact_for_identity
+from .phone_identity import heal_phone_duplicates
 from .routing import route_to_agents
 
 Status = Conversation.Status
@@ -76,9 +77,18 @@ def _store_attachment(message: Message, item: InboundAttachment) -> Attachment:
 
 
 @transaction.atomic
-def attachment_store_download(*, attachment: Attachment, data: bytes | None, error: str = "") -> Attachment:
-    """Record the result of a media download (called by the download task)."""
+def attachment_store_download(*, attachment: Attachment, data: bytes | None, error: str = "",
+                               content_type: str = "") -> Attachment:
+    """Record the result of a media download (called by the download task). ``content_type`` is
+    what the provider served, kept when the webhook did not say (Messenger, Instagram); it also
+    corrects the kind of media whose type the webhook could not know (an Instagram story is
+    an image or a video)."""
     attachment = Attachment.objects.select_for_update().get(pk=attachment.pk)
+    if content_type and not attachment.content_type:
+        attachment.content_type = content_type[:100]
+        major = content_type.split("/")[0]
+        if attachment.kind == "image" and major in ("video", "audio"):
+            attachment.kind = major
     if data is None:
         attachment.status = Attachment.Status.FAILED
         attachment.error = error[:255]
@@ -121,8 +131,12 @@ def receive_inbound(
 
     contact = contact_for_identity(
         channel_kind=inbox.channel_kind, address=inbound.sender_address, name=inbound.sender_name,
-        email=inbound.contact_email, phone=inbound.contact_phone,
+        email=inbound.contact_email, phone=inbound.contact_phone, phone_region=inbox.default_phone_region,
     )
+    if inbox.channel_kind == ChannelKind.WHATSAPP:
+        # Contacts that differ only by the form of this number (an order's +55 11 9…, the
+        # wa_id without the ninth digit) become one, with one history.
+        contact, _merged = heal_phone_duplicates(contact=contact)
     created_conversation = False
     if conversation is not None:
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)

@@ -108,6 +108,20 @@ export function renderMessage(p) {
     details.append(el("summary", "", "Show quoted text"), el("div", "msg-text", fullText));
     bubble.append(details);
   }
+  const story = p.metadata && p.metadata.story;
+  if (story) {
+    // Instagram story replies and mentions: the link works until the story expires.
+    const box = el("div", "msg-story", story.type === "mention" ? "Story mention" : "Reply to a story");
+    box.dataset.role = "story";
+    if (typeof story.url === "string" && story.url.startsWith("https://")) {
+      const link = el("a", "", "open the story");
+      link.href = story.url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      box.append(" · ", link, " ", el("span", "muted", "(the link expires with the story)"));
+    }
+    bubble.append(box);
+  }
   if (p.metadata && p.metadata.unsupported) bubble.append(el("div", "msg-text muted", "(This message type cannot be shown here.)"));
   for (const a of p.attachments || []) {
     if (a.url && (a.kind === "image" || a.kind === "sticker")) {

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bot', '0001_initial'),
+        ('bot', '0002_order_answers'),
     ]
 
     operations = [

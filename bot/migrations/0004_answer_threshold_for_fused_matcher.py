@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bot', '0002_variant_vectors'),
+        ('bot', '0003_variant_vectors'),
     ]
 
     operations = [
