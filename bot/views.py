@@ -130,7 +130,10 @@ def answers_export(request, fmt: str):
 def console(request):
     from inbox.models import Inbox
 
-    return render(request, "bot/console.html", {"inboxes": Inbox.objects.order_by("name")})
+    from . import vectors
+
+    return render(request, "bot/console.html", {"inboxes": Inbox.objects.order_by("name"),
+                                                "semantic": vectors.semantic_status()})
 
 
 @staff_required
@@ -154,12 +157,13 @@ def console_api(request):
         except bounds.OutOfRange as exc:
             return JsonResponse({"error": str(exc)}, status=400)
     settings_row = bot_services.settings_for(inbox) if inbox else None
-    decision, candidates, answers = engine.evaluate(text, inbox=inbox, settings_row=settings_row)
+    language = guess_language(text)
+    decision, candidates, answers = engine.evaluate(text, inbox=inbox, settings_row=settings_row, language=language)
     thresholds = engine.thresholds_of(settings_row or BotSettings())
     chosen = [c.answer_id for c in decision.candidates]
     return JsonResponse({
         "question": text,
-        "language": guess_language(text),
+        "language": language,
         "intent": detect_intent(text) or "",
         "decision": {"action": decision.action, "reason": decision.reason, "answer_ids": chosen},
         "thresholds": {"answer": thresholds.answer, "suggest": thresholds.suggest, "margin": thresholds.margin},

