@@ -104,6 +104,19 @@ SQLITE_OPTIONS = {
 }
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DB_POOL", True):
+        # A real pool per process (Django 5.2 + psycopg_pool). Persistent connections are kept
+        # per thread, and under ASGI every request may run in a thread of its own, so they
+        # piled up until PostgreSQL refused clients. Size: DB_POOL_MAX_SIZE per process; the sum
+        # over web and worker processes must stay under PostgreSQL's max_connections (or put
+        # PgBouncer in front and set DB_POOL=0). See docs/deployment.md.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "2")),
+            "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "10")),
+            "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "20")),
+        }
     if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
@@ -125,7 +138,8 @@ if REDIS_URL:
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # In-process and thread-safe; a send costs O(group members), see inbox/channel_layer.py.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "inbox.channel_layer.LocalChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Tests run tasks inline (deterministic); pytest sets PYTEST_VERSION.
@@ -140,7 +154,8 @@ if REDIS_URL:
     }
 else:
     HUEY = {
-        "huey_class": "huey.SqliteHuey",
+        # SqliteHuey whose enqueue wakes the in-process worker (no polling); inbox/huey_storage.py.
+        "huey_class": "inbox.huey_storage.WakingSqliteHuey",
         "name": "inbox",
         "filename": str(DATA_DIR / "tasks.sqlite3"),
         "immediate": HUEY_IMMEDIATE,

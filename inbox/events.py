@@ -37,16 +37,36 @@ def conversation_group(conversation_id: int) -> str:
 
 
 def send_event(groups: Iterable[str], event_type: str, payload: dict[str, Any]) -> None:
-    """Send now. Consumers receive ``{"type": "inbox.event", "event": event_type, "data": payload}``."""
+    """Send now. Consumers receive ``{"type": "inbox.event", "event": event_type, "data": payload}``.
+
+    The embedded layer (``inbox.channel_layer``) takes the message from this thread directly;
+    other layers get every group in one event-loop run rather than one loop per group.
+    """
     layer = get_channel_layer()
     if layer is None:
         return
     message = {"type": "inbox.event", "event": event_type, "data": payload}
+    groups = list(groups)
+    send_now = getattr(layer, "group_send_now", None)
+    if send_now is not None:
+        for group in groups:
+            try:
+                send_now(group, message)
+            except Exception:  # a broken layer must not break the write that already committed
+                logger.exception("could not send %s to %s", event_type, group)
+        return
+    try:
+        async_to_sync(_send_all)(layer, groups, message)
+    except Exception:
+        logger.exception("could not send %s to %s", event_type, groups)
+
+
+async def _send_all(layer, groups: list[str], message: dict[str, Any]) -> None:
     for group in groups:
         try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception:  # a broken layer must not break the write that already committed
-            logger.exception("could not send %s to %s", event_type, group)
+            await layer.group_send(group, message)
+        except Exception:
+            logger.exception("could not send %s to %s", message.get("event"), group)
 
 
 def send_event_on_commit(groups: Iterable[str], event_type: str, payload: dict[str, Any]) -> None:
