@@ -150,6 +150,7 @@ if REDIS_URL:
         "name": "inbox",
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
+        "results": False,  # no task's return value is read; storing them cost a write per task
         "consumer": {"workers": int(os.environ.get("WORKER_THREADS", "4")), "worker_type": "thread"},
     }
 else:
@@ -159,6 +160,7 @@ else:
         "name": "inbox",
         "filename": str(DATA_DIR / "tasks.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
+        "results": False,  # no task's return value is read; storing them cost a write per task
         "consumer": {"workers": int(os.environ.get("WORKER_THREADS", "4")), "worker_type": "thread"},
     }
 #: Whether the web server process also runs the task consumer (embedded mode: the in-memory
