@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from bot.text import normalize
+from inbox import queue
 
 from .models import (
     LANGUAGE_CODES,
@@ -45,12 +46,8 @@ def bump_answer_version() -> AnswerSetVersion:
             pk=1, defaults={"number": 1, "token": new_token(), "changed_at": now})
         if not created:
             AnswerSetVersion.objects.filter(pk=1).update(number=F("number") + 1, token=new_token(), changed_at=now)
-    from huey.contrib.djhuey import HUEY
-
-    from .tasks import warm_indexes
-
-    if not HUEY.immediate:  # inline, warming would only move the wait into the editor's request
-        transaction.on_commit(warm_indexes)
+    if not queue.is_immediate():  # inline, warming would only move the wait into the editor's request
+        queue.enqueue("bot.warm_indexes")
     return AnswerSetVersion.objects.get(pk=1)
 
 

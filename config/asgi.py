@@ -13,7 +13,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import path  # noqa: E402
 
 from inbox.consumers import AgentConsumer  # noqa: E402
-from inbox.widget_consumers import WidgetConsumer  # noqa: E402
+from widget.consumers import WidgetConsumer  # noqa: E402
 
 application = ProtocolTypeRouter({
     "http": django_asgi_app,

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "bot",
     "channels_adapters",
     "retention",
+    "widget",
 ]
 
 MIDDLEWARE = [
@@ -167,11 +168,12 @@ else:
 #: channel layer only reaches consumers in the same process). See docs/architecture.md.
 WORKER_IN_SERVER = env_bool("WORKER_IN_SERVER", not REDIS_URL)
 
-# Called with a conversation id after a resolution commits (satisfaction surveys).
-ON_CONVERSATION_RESOLVED = ["retention.surveys.on_conversation_resolved"]
-# Called with each new customer message before the bot; True means "handled, no bot answer"
-# (survey answers, opt-out words).
-INBOUND_INTERCEPTORS = ["retention.surveys.handle_inbound"]
+#: Handlers each new customer message passes through, in order, after it is stored and its
+#: broadcast queued; the first that returns True has handled it (inbox.services.hooks).
+#: Survey ratings and opt-out words first, then the bot.
+INBOUND_MESSAGE_HANDLERS = ["retention.surveys.handle_inbound", "bot.handlers.answer"]
+#: Handlers called with a conversation after its resolution commits (satisfaction surveys).
+CONVERSATION_RESOLVED_HANDLERS = ["retention.surveys.on_conversation_resolved"]
 
 # --- auth, i18n, static, media -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

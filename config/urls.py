@@ -12,10 +12,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("inbox.api_urls")),
-    path("webhooks/", include("channels_adapters.urls")),
+    path("webhooks/", include("inbox.webhook_urls")),
     path("files/", include("inbox.file_urls")),
     path("bot/", include("bot.urls")),
     path("retention/", include("retention.urls")),
-    path("", include("inbox.widget_urls")),
+    path("", include("widget.urls")),
     path("", include("inbox.urls")),
 ]

@@ -14,7 +14,7 @@ from django.utils import timezone
 from channels_adapters.base import InboundMessage, ParsedWebhook, WebhookRejected
 from channels_adapters.registry import get_adapter
 
-from . import services
+from . import queue, services
 from .models import ChannelKind, Conversation, Inbox, Message, WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -61,10 +61,8 @@ def apply_parsed(*, inbox: Inbox, parsed: ParsedWebhook) -> dict[str, int]:
         counts["messages" if result.created else "duplicates"] += 1
         if (result.created and inbox.channel_kind == ChannelKind.MESSENGER and not inbound.is_echo
                 and not result.conversation.contact.name):
-            from .tasks import fetch_contact_profile
-
-            transaction.on_commit(lambda c=result.conversation.contact_id, a=inbound.sender_address:
-                                  fetch_contact_profile(inbox.pk, c, a))
+            queue.enqueue("inbox.fetch_contact_profile", inbox.pk, result.conversation.contact_id,
+                          inbound.sender_address)
     for update in parsed.statuses:
         counts["statuses"] += services.apply_status_update(inbox=inbox, update=update)
     return counts

@@ -23,7 +23,7 @@ from channels_adapters.base import (
 )
 from channels_adapters.registry import get_adapter
 
-from . import services
+from . import queue, services
 from .models import ChannelKind, ContactIdentity, Message
 from .presenters import agent_name
 
@@ -116,15 +116,12 @@ def deliver(message_id: int, *, now: dt.datetime | None = None) -> str:
         delay = getattr(exc, "retry_after", None) or backoff_seconds(message.send_attempts)
         retry_at = (now or timezone.now()) + dt.timedelta(seconds=delay)
         services.record_send_failure(message=message, error=f"Retrying: {exc}", code=code, retry_at=retry_at)
-        from .tasks import deliver_message
-
-        deliver_message.schedule(args=(message_id,), eta=retry_at)
+        queue.enqueue("inbox.deliver_message", message_id, eta=retry_at, after_commit=False)
         return "retry"
     services.record_send_success(message=message, provider_message_id=result.provider_message_id)
     if message.inbox.channel_kind == ChannelKind.WEBCHAT and message.sender_kind == Message.SenderKind.AGENT:
-        from .tasks import email_copy_if_unseen
-
-        email_copy_if_unseen.schedule(args=(message_id,), delay=settings.WEBCHAT_EMAIL_COPY_DELAY)
+        queue.enqueue("inbox.email_copy_if_unseen", message_id, delay=settings.WEBCHAT_EMAIL_COPY_DELAY,
+                      after_commit=False)
     return "sent"
 
 

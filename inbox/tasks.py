@@ -1,6 +1,8 @@
 """Background work on Huey (see docs/architecture.md for why Huey).
 
-Tasks only call services and the inbound/outbound pipelines. The database, not the queue, is
+Tasks only call services and the inbound/outbound pipelines; nothing imports this module but
+the app's ``ready()``, so its imports run one way. Each task is registered with ``queue.register``
+under the name the write path enqueues it by. The database, not the queue, is
 the record of what is left to do: ``sweep`` runs every minute and re-enqueues anything a lost
 task left behind (a worker killed mid-job), so a restart loses no work.
 """
@@ -10,10 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+
+from channels_adapters.base import InboundAttachment
+from channels_adapters.registry import get_adapter
+
+from . import queue, services
+from .inbound import process_webhook_event
+from .mail_polling import due_inboxes, poll_inbox, poll_interval
+from .models import AgentConnection, Attachment, Contact, Conversation, Inbox, Message, WebhookEvent
+from .outbound import deliver, email_copy, recipient_address
 
 logger = logging.getLogger(__name__)
 
@@ -21,28 +31,21 @@ STALE_AFTER = dt.timedelta(seconds=60)
 SENDING_UNCERTAIN_AFTER = dt.timedelta(minutes=5)
 
 
+@queue.register("inbox.deliver_message")
 @db_task()
 def deliver_message(message_id: int) -> str:
-    from .outbound import deliver
-
     return deliver(message_id)
 
 
+@queue.register("inbox.process_webhook")
 @db_task()
 def process_webhook(event_id: int) -> None:
-    from .inbound import process_webhook_event
-
     process_webhook_event(event_id)
 
 
+@queue.register("inbox.download_attachment")
 @db_task()
 def download_attachment(attachment_id: int) -> None:
-    from channels_adapters.registry import get_adapter
-    from channels_adapters.base import InboundAttachment
-
-    from . import services
-    from .models import Attachment
-
     attachment = Attachment.objects.select_related("message__inbox").filter(pk=attachment_id).first()
     if attachment is None or attachment.status != Attachment.Status.PENDING:
         return
@@ -63,10 +66,6 @@ def download_attachment(attachment_id: int) -> None:
 def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Finish what lost tasks left: due sends, unprocessed webhook events, stuck sends,
     snoozed conversations whose time came, stale agent connections."""
-    from . import services
-    from .inbound import process_webhook_event
-    from .models import AgentConnection, Message, WebhookEvent
-
     now = now or timezone.now()
     counts = {"woken": services.wake_snoozed(now=now)}
     due = list(Message.objects.filter(delivery_state="queued", next_attempt_at__lte=now - STALE_AFTER)
@@ -104,13 +103,9 @@ def sweep_task() -> None:
         logger.info("sweep: %s", counts)
 
 
+@queue.register("inbox.poll_mailbox")
 @db_task()
 def poll_mailbox(inbox_id: int) -> None:
-    from huey.contrib.djhuey import HUEY
-
-    from .mail_polling import poll_inbox
-    from .models import Inbox
-
     inbox = Inbox.objects.filter(pk=inbox_id, enabled=True).first()
     if inbox is None:
         return
@@ -122,8 +117,6 @@ def poll_mailbox(inbox_id: int) -> None:
 def poll_mailboxes_task() -> None:
     """Every minute: poll the mailboxes that are due; intervals under a minute get extra polls
     spread over the minute."""
-    from .mail_polling import due_inboxes, poll_interval
-
     now = timezone.now()
     for inbox in due_inboxes(now=now):
         poll_mailbox(inbox.pk)
@@ -132,15 +125,11 @@ def poll_mailboxes_task() -> None:
             poll_mailbox.schedule(args=(inbox.pk,), delay=offset)
 
 
+@queue.register("inbox.send_channel_action")
 @db_task()
 def send_channel_action(conversation_id: int, action: str) -> None:
     """Sender actions: ``typing_on`` (Messenger) and ``mark_seen`` (Messenger ``mark_seen``,
     WhatsApp read receipt of the latest customer message). Best effort: never retried."""
-    from channels_adapters.registry import get_adapter
-
-    from .models import Conversation, Message
-    from .outbound import recipient_address
-
     conversation = Conversation.objects.select_related("inbox").filter(pk=conversation_id).first()
     if conversation is None:
         return
@@ -156,14 +145,10 @@ def send_channel_action(conversation_id: int, action: str) -> None:
         logger.info("sender action %s for conversation %s failed: %s", action, conversation_id, exc)
 
 
+@queue.register("inbox.fetch_contact_profile")
 @db_task()
 def fetch_contact_profile(inbox_id: int, contact_id: int, address: str) -> None:
     """Messenger gives only an id; the name comes from the profile API."""
-    from channels_adapters.registry import get_adapter
-
-    from . import services
-    from .models import Contact, Inbox
-
     inbox, contact = Inbox.objects.filter(pk=inbox_id).first(), Contact.objects.filter(pk=contact_id).first()
     if inbox is None or contact is None or contact.name:
         return
@@ -179,8 +164,7 @@ def fetch_contact_profile(inbox_id: int, contact_id: int, address: str) -> None:
         services.contact_update(contact=contact, **fields)
 
 
+@queue.register("inbox.email_copy_if_unseen")
 @db_task()
 def email_copy_if_unseen(message_id: int) -> str:
-    from .outbound import email_copy
-
     return email_copy(message_id)

@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from inbox import services as inbox_services
 from inbox.models import Contact, Conversation
 
 from . import services
@@ -132,7 +133,7 @@ def preview(*, now: dt.datetime | None = None, rule: FollowUpRule | None = None)
                 config = services.settings_for(conversation.inbox)
                 morning = services.next_send_time(now, tz_name=conversation.inbox.timezone,
                                                   quiet_start=config.quiet_start, quiet_end=config.quiet_end)
-                window = services.inbox_services.service_window(conversation, now=now)
+                window = inbox_services.service_window(conversation, now=now)
                 if morning > now:
                     outcome = f"wait for the morning ({morning:%Y-%m-%d %H:%M} UTC)"
                 elif window["applies"] and not window["open"]:

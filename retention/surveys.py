@@ -1,9 +1,9 @@
 """Satisfaction surveys: the resolution hook, signed e-mail links, and the customer's answers
 arriving as quick-reply payloads (``survey:<token>:<rating>``) or as a follow-up comment.
 
-Wiring (see docs/retention.md): ``ON_CONVERSATION_RESOLVED`` names ``on_conversation_resolved``;
-``inbox.services.receive_inbound`` calls ``handle_inbound(message)`` for each new customer
-message before the bot, and skips the bot when it returns True.
+Wiring (see docs/retention.md): ``CONVERSATION_RESOLVED_HANDLERS`` names
+``on_conversation_resolved``; ``INBOUND_MESSAGE_HANDLERS`` names ``handle_inbound``, before the
+bot, so a message it handles (returns True) gets no bot answer.
 """
 
 from __future__ import annotations
@@ -11,39 +11,24 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
-from inbox.models import Conversation, Message
+from inbox.models import Message
 
 from . import services
 from .models import Survey
 
 logger = logging.getLogger(__name__)
 
-_SALT = "retention.survey-link"
 
-
-def sign_token(survey: Survey) -> str:
-    return signing.Signer(salt=_SALT).sign(survey.token)
-
-
-def survey_for_signed_token(signed: str) -> Survey:
-    """The survey a link names; raises ``signing.BadSignature`` for a forged or altered link and
-    ``Survey.DoesNotExist`` for one whose survey is gone."""
-    token = signing.Signer(salt=_SALT).unsign(signed)
-    return Survey.objects.select_related("conversation", "inbox", "contact").get(token=token)
-
-
-def on_conversation_resolved(conversation_id: int) -> None:
-    """The ``ON_CONVERSATION_RESOLVED`` hook: schedule the survey, and send it now if it is due."""
-    conversation = Conversation.objects.filter(pk=conversation_id).first()
-    if conversation is None:
-        return
+def on_conversation_resolved(conversation) -> bool:
+    """A ``CONVERSATION_RESOLVED_HANDLERS`` entry: schedule the survey, and send it now if it
+    is due. Never stops the handlers after it."""
     survey = services.survey_schedule(conversation=conversation)
     if survey is not None and survey.status == Survey.Status.SCHEDULED and survey.scheduled_for <= timezone.now():
         services.survey_send(survey=survey)
+    return False
 
 
 def send_due_surveys(*, now: dt.datetime | None = None, limit: int = 500) -> int:
@@ -95,7 +80,7 @@ def handle_payload(message: Message) -> bool:
     except services.RetentionError as exc:
         logger.warning("survey payload %r not recorded: %s", payload, exc)
         return True
-    services._send_quietly(message.conversation, THANKS[services.pick_language(survey.contact, THANKS)])
+    services.send_quietly(message.conversation, THANKS[services.pick_language(survey.contact, THANKS)])
     return True
 
 

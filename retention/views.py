@@ -17,7 +17,7 @@ from inbox.selectors import contacts_for, inboxes_for
 
 from . import followups, reports, selectors, services
 from .models import Survey
-from .surveys import survey_for_signed_token
+from .survey_tokens import survey_for_signed_token
 
 CHANNEL_COLORS = {"webchat": "#2563eb", "whatsapp": "#16a34a", "messenger": "#9333ea", "email": "#ea580c"}
 

@@ -33,7 +33,7 @@ def inbound(text: str = "hello", *, sender: str = "customer-1", provider_id: str
 
 
 def receive(inbox: Inbox, text: str = "hello", **kwargs):
-    run_bot = kwargs.pop("run_bot", True)
+    auto_reply = kwargs.pop("auto_reply", True)
     conversation = kwargs.pop("conversation", None)
     return services.receive_inbound(inbox=inbox, inbound=inbound(text, **kwargs), conversation=conversation,
-                                    run_bot=run_bot)
+                                    auto_reply=auto_reply)

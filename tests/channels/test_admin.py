@@ -20,7 +20,7 @@ def admin_client(client):
 
 def test_every_changelist_loads(admin_client):
     inbox = make_inbox("whatsapp")
-    receive(inbox, "hello <b>there</b>", run_bot=False)
+    receive(inbox, "hello <b>there</b>", auto_reply=False)
     for model in ("inbox", "contact", "conversation", "message", "webhookevent", "team", "label", "agentprofile"):
         response = admin_client.get(f"/admin/inbox/{model}/")
         assert response.status_code == 200, model
@@ -54,7 +54,7 @@ def test_conversations_and_messages_change_only_through_the_write_path(admin_cli
     from inbox.models import Conversation, Message
 
     inbox = make_inbox("webchat")
-    conversation = receive(inbox, "hello", run_bot=False).conversation
+    conversation = receive(inbox, "hello", auto_reply=False).conversation
     # The change form is read-only: a POST does not save.
     admin_client.post(f"/admin/inbox/conversation/{conversation.pk}/change/", {"status": "resolved"})
     assert Conversation.objects.get(pk=conversation.pk).status != "resolved"
@@ -69,7 +69,7 @@ def test_conversations_and_messages_change_only_through_the_write_path(admin_cli
 def test_contact_edit_goes_through_services(admin_client):
     from inbox.models import Contact
 
-    contact = receive(make_inbox("webchat"), "hi", run_bot=False).conversation.contact
+    contact = receive(make_inbox("webchat"), "hi", auto_reply=False).conversation.contact
     response = admin_client.post(f"/admin/inbox/contact/{contact.pk}/change/", {
         "name": "Maria", "email": "MARIA@Example.com", "phone": "", "locale": "", "avatar_url": "",
         "attributes": "{}", "opted_out": "", "identities-TOTAL_FORMS": "1", "identities-INITIAL_FORMS": "1",

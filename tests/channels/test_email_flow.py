@@ -44,7 +44,7 @@ def customer_mail(text: str, *, subject="Pedido 10234 não chegou", in_reply_to:
 
 @pytest.fixture
 def inbox(dovecot, smtp_server, monkeypatch) -> Inbox:  # noqa: F811
-    monkeypatch.setattr(services, "_bot_enabled", lambda inbox: False)
+    monkeypatch.setattr("bot.engine.bot_enabled_for", lambda inbox: False)
     config = {**dovecot.config(), **smtp_server.config(), "display_name": "Shop Support"}
     return make_inbox("email", channel_config=config)
 
@@ -157,7 +157,7 @@ def test_bounce_marks_the_outbound_message_failed(inbox, dovecot, smtp_server, d
 
 
 def test_inbound_webhook_with_secret(client, django_capture_on_commit_callbacks, monkeypatch):
-    monkeypatch.setattr(services, "_bot_enabled", lambda inbox: False)
+    monkeypatch.setattr("bot.engine.bot_enabled_for", lambda inbox: False)
     inbox = make_inbox("email", channel_config={"address": "support@shop.test", "webhook_secret": "s3cret"})
     raw, msg_id = customer_mail("Hi by webhook")
     url = f"/webhooks/email/{inbox.public_id}/"

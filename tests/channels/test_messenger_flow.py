@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def inbox(fake_graph, monkeypatch):
-    monkeypatch.setattr(services, "_bot_enabled", lambda inbox: False)
+    monkeypatch.setattr("bot.engine.bot_enabled_for", lambda inbox: False)
     return make_inbox("messenger", channel_config={
         "page_id": "111222333", "page_access_token": "page-token", "app_secret": "app-secret"})
 

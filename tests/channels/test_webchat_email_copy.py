@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def setup(smtp_server, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(services, "_bot_enabled", lambda inbox: False)
+    monkeypatch.setattr("bot.engine.bot_enabled_for", lambda inbox: False)
     webchat = make_inbox("webchat", name="Shop chat")
     make_inbox("email", channel_config={"address": "support@shop.test", **smtp_server.config()})
     agent = make_agent("ana", first_name="Ana", inboxes=[webchat])

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def inbox(fake_graph, monkeypatch):
-    monkeypatch.setattr(services, "_bot_enabled", lambda inbox: False)
+    monkeypatch.setattr("bot.engine.bot_enabled_for", lambda inbox: False)
     reset_locmem()
     return make_inbox("whatsapp", channel_config={
         "phone_number_id": "1234567890", "access_token": "test-token", "app_secret": "app-secret"})

@@ -45,7 +45,7 @@ def agent(username: str, first: str, last: str, *inboxes: Inbox):
 def inbound(inbox: Inbox, text: str, *, sender: str, name: str, **extra):
     message = InboundMessage(provider_message_id=f"live-{next(_ids)}", sender_address=sender, text=text,
                              sender_name=name, **extra)
-    return services.receive_inbound(inbox=inbox, inbound=message, run_bot=False)
+    return services.receive_inbound(inbox=inbox, inbound=message, auto_reply=False)
 
 
 def open_page(new_context, user, url: str, server: str):

@@ -37,7 +37,7 @@ def shop_data(settings):
         inbox.members.add(agent)
         services.inbox_settings_update(inbox=inbox, survey_enabled=True, survey_delay_minutes=0,
                                        quiet_start=dt.time(0), quiet_end=dt.time(0))
-        result = inbox_services.receive_inbound(inbox=inbox, run_bot=False, inbound=InboundMessage(
+        result = inbox_services.receive_inbound(inbox=inbox, auto_reply=False, inbound=InboundMessage(
             provider_message_id=f"b-{index}", sender_address=f"addr-{index}", text="Where is my order?",
             sender_name=name))
         inbox_services.send_reply(conversation=result.conversation, text="Checking now!", author=agent)

@@ -58,7 +58,7 @@ def inbound(inbox: Inbox, text: str, *, sender: str = "visitor-1", name: str = "
     """A customer message through the real write path (the bot stays out of it)."""
     message = InboundMessage(provider_message_id=f"test-{next(_ids)}", sender_address=sender, text=text,
                              sender_name=name, **extra)
-    return services.receive_inbound(inbox=inbox, inbound=message, run_bot=False)
+    return services.receive_inbound(inbox=inbox, inbound=message, auto_reply=False)
 
 
 @pytest.fixture

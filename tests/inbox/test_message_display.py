@@ -21,7 +21,7 @@ def agent_client(client):
 
 
 def test_email_shows_new_text_with_the_quote_folded(agent_client, monkeypatch):
-    monkeypatch.setattr(services, "_bot_enabled", lambda inbox: False)
+    monkeypatch.setattr("bot.engine.bot_enabled_for", lambda inbox: False)
     inbox = make_inbox("email")
     full = "Thanks, that worked!\n\nOn Mon, Ana wrote:\n> Try restarting <the app>"
     conversation = receive(inbox, "Thanks, that worked!", sender="c@example.com",
@@ -32,7 +32,7 @@ def test_email_shows_new_text_with_the_quote_folded(agent_client, monkeypatch):
 
 
 def test_reaction_and_reply_context_show_on_the_message(agent_client, monkeypatch):
-    monkeypatch.setattr(services, "_bot_enabled", lambda inbox: False)
+    monkeypatch.setattr("bot.engine.bot_enabled_for", lambda inbox: False)
     inbox = make_inbox("whatsapp")
     first = receive(inbox, "Is it in stock?", sender="5511", provider_id="wamid.Q")
     receive(inbox, "❤", sender="5511", provider_id="wamid.R", reaction_to_provider_id="wamid.Q")
@@ -47,7 +47,7 @@ def test_conversation_page_queries_do_not_grow_with_the_history(agent_client, mo
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    monkeypatch.setattr(services, "_bot_enabled", lambda inbox: False)
+    monkeypatch.setattr("bot.engine.bot_enabled_for", lambda inbox: False)
     inbox = make_inbox("whatsapp")
     client = agent_client(inbox)
 

@@ -26,7 +26,7 @@ def _retention_env(settings):
         "whatsapp": "tests.retention.adapters.WindowedLocmemAdapter",
         "messenger": "tests.retention.adapters.WindowedLocmemAdapter",
     }
-    settings.ON_CONVERSATION_RESOLVED = ["retention.surveys.on_conversation_resolved"]
+    settings.CONVERSATION_RESOLVED_HANDLERS = ["retention.surveys.on_conversation_resolved"]
     settings.PUBLIC_BASE_URL = "http://testserver"
     previous = HUEY.immediate
     HUEY.immediate = True
@@ -61,7 +61,7 @@ def customer_writes(inbox: Inbox, text: str = "hello", *, address: str = "", pay
     inbound = InboundMessage(provider_message_id=f"in-{next(_ids)}", sender_address=address, text=text,
                              sender_name=name, quick_reply_payload=payload, automated=automated,
                              contact_email=email)
-    return inbox_services.receive_inbound(inbox=inbox, inbound=inbound, run_bot=False)
+    return inbox_services.receive_inbound(inbox=inbox, inbound=inbound, auto_reply=False)
 
 
 @pytest.fixture

@@ -160,7 +160,7 @@ def test_quick_reply_answer_is_recorded_and_replaced_not_duplicated(conversation
     assert surveys.handle_payload(again.message)
     survey.refresh_from_db()
     assert survey.rating == 2 and Survey.objects.count() == 1
-    # The write path hands each customer message to the survey first (INBOUND_INTERCEPTORS).
+    # The write path hands each customer message to the survey first (INBOUND_MESSAGE_HANDLERS).
     customer_writes(conversation.inbox, "The delivery was late", address=address)
     survey.refresh_from_db()
     assert survey.comment == "The delivery was late"

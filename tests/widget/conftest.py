@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from inbox import widget_auth
+from widget import auth as widget_auth
 from inbox.models import ChannelKind, Inbox
 
 

@@ -16,7 +16,8 @@ from django.contrib.auth import get_user_model
 
 from channels_adapters.webchat import MAX_TEXT_LENGTH
 from config.asgi import application
-from inbox import services, widget_auth
+from inbox import services
+from widget import auth as widget_auth
 from inbox.models import Conversation, Message
 
 from .conftest import make_inbox

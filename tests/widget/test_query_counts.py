@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from channels_adapters.webchat import inbound_from_widget
-from inbox import services, widget_auth
+from inbox import services
+from widget import auth as widget_auth
 from tests.factories import make_agent
 
 from .test_views import ORIGIN, session

@@ -4,7 +4,7 @@ person's contact through an address it merely typed."""
 
 from __future__ import annotations
 
-from inbox import widget_auth
+from widget import auth as widget_auth
 from inbox.models import ContactIdentity
 
 from .test_views import ORIGIN, post_json, say, session

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from channels_adapters.webchat import inbound_from_widget, visitor_address
-from inbox import services, widget_auth
+from inbox import services
+from widget import auth as widget_auth
 from inbox.models import Attachment, ChannelKind, Contact, ContactIdentity, Message
 
 from .conftest import make_inbox

@@ -94,7 +94,7 @@ class Command(BaseCommand):
                 with transaction.atomic():
                     # The bot answers the web chat; the other demo channels have no real
                     # credentials, so their conversations wait for an agent.
-                    result = services.receive_inbound(inbox=inbox, run_bot=kind == "webchat", inbound=InboundMessage(
+                    result = services.receive_inbound(inbox=inbox, auto_reply=kind == "webchat", inbound=InboundMessage(
                         provider_message_id=f"demo-{kind}-{address}-{index}", sender_address=address,
                         sender_name=name, contact_email=email, text=text,
                         metadata={"subject": "Charged twice for order #10198"} if kind == "email" else {},

@@ -21,12 +21,14 @@ from django.views.decorators.csrf import csrf_exempt
 from channels_adapters.base import InboundAttachment
 from channels_adapters.webchat import MAX_TEXT_LENGTH, inbound_from_widget
 
-from . import services, widget_auth
-from .files import _response as attachment_response
-from .models import Attachment, ChannelKind, Inbox
-from .presenters import message_payload
+from inbox import services
+from inbox.files import _response as attachment_response
+from inbox.models import Attachment, ChannelKind, Inbox
+from inbox.presenters import message_payload
 
-WIDGET_JS = Path(settings.BASE_DIR) / "static" / "widget.js"
+from . import auth as widget_auth
+
+WIDGET_JS = Path(__file__).resolve().parent / "static" / "widget.js"
 HISTORY_PAGE = 50
 #: Files a visitor may upload: content type -> magic bytes it must start with.
 UPLOAD_TYPES = {

@@ -1,5 +1,7 @@
 """Webhook endpoints, one URL per inbox: verify, store the raw event, answer fast, process in a
-task. Bad requests still leave a trace (a rejected ``WebhookEvent``) for the admin."""
+task. Bad requests still leave a trace (a rejected ``WebhookEvent``) for the admin.
+
+This is the HTTP side of ``inbound``: adapters (``channels_adapters``) only verify and parse."""
 
 from __future__ import annotations
 
@@ -8,11 +10,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonRe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from inbox.inbound import record_webhook_event
-from inbox.models import Inbox, WebhookEvent
+from channels_adapters.base import WebhookRejected
+from channels_adapters.registry import get_adapter
 
-from .base import WebhookRejected
-from .registry import get_adapter
+from . import queue
+from .inbound import record_webhook_event
+from .models import Inbox, WebhookEvent
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
@@ -68,7 +71,5 @@ def webhook(request: HttpRequest, channel_kind: str, public_id: str) -> HttpResp
     with transaction.atomic():
         event = record_webhook_event(inbox=inbox, channel_kind=channel_kind, public_id=public_id, body=body,
                                      headers=headers)
-        from inbox.tasks import process_webhook
-
-        transaction.on_commit(lambda: process_webhook(event.pk))
+        queue.enqueue("inbox.process_webhook", event.pk)
     return JsonResponse({"received": event.pk})

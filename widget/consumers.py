@@ -21,9 +21,11 @@ from channels.generic.websocket import JsonWebsocketConsumer
 
 from channels_adapters.webchat import inbound_from_widget
 
-from . import events, services, widget_auth
-from .models import ChannelKind, Inbox
-from .presenters import agent_name, message_payload
+from inbox import events, services
+from inbox.models import ChannelKind, Inbox
+from inbox.presenters import agent_name, message_payload
+
+from . import auth as widget_auth
 
 logger = logging.getLogger(__name__)
 

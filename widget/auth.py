@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from channels_adapters.webchat import visitor_address
 
-from . import hours, services
-from .models import ChannelKind, Contact, ContactIdentity, Conversation, Inbox, Message
+from inbox import hours, services
+from inbox.models import ChannelKind, Contact, ContactIdentity, Conversation, Inbox, Message
 
 TOKEN_SALT = "inbox.widget.visitor"
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import widget_views
+from . import views as widget_views
 
 urlpatterns = [
     path("widget.js", widget_views.widget_js, name="widget-js"),

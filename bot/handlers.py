@@ -1,0 +1,31 @@
+"""The bot's place in the write path: an entry of ``settings.INBOUND_MESSAGE_HANDLERS``
+(see ``inbox.services.hooks``). ``inbox`` never imports the bot; it calls this handler."""
+
+from __future__ import annotations
+
+from . import engine
+
+
+class BotHandler:
+    """Takes new conversations of inboxes where the bot is on, and answers their messages
+    while the conversation is in ``bot`` status."""
+
+    replies_automatically = True
+
+    def starts_conversation(self, inbox) -> bool:
+        return engine.bot_enabled_for(inbox)
+
+    def __call__(self, message) -> bool:
+        conversation = message.conversation
+        if conversation.status != conversation.Status.BOT:
+            return False
+        engine.handle_incoming(conversation=conversation, message=message,
+                               automated=bool((message.metadata or {}).get("automated")))
+        return True
+
+    def __repr__(self) -> str:
+        return "bot.handlers.answer"
+
+
+#: The object named in settings.
+answer = BotHandler()

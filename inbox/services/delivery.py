@@ -1,0 +1,108 @@
+"""Delivery states of outgoing messages: claimed before the network call, sent, failed or
+retried, and the providers' delivery reports (sent → delivered → read, never backwards)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from channels_adapters.base import StatusUpdate
+
+from ..models import Inbox, Message
+from .broadcast import broadcast_message
+
+
+def claim_for_sending(*, message_id: int) -> Message | None:
+    """Mark a queued message as being sent (one worker wins). The state is stored before the
+    network call, so a re-run after a crash can tell that a send may have happened."""
+    rows = Message.objects.filter(pk=message_id, delivery_state=Message.Delivery.QUEUED).update(
+        delivery_state=Message.Delivery.SENDING, send_attempts=F("send_attempts") + 1, next_attempt_at=None,
+        claimed_at=timezone.now(),
+    )
+    if not rows:
+        return None
+    return Message.objects.select_related("conversation__contact", "conversation__inbox", "inbox", "author").get(pk=message_id)
+
+
+def requeue_uncertain_send(*, message: Message, now: dt.datetime) -> bool:
+    """Queue again a send whose worker stopped mid-call. Only for channels where a resend is
+    harmless (e-mail reuses its Message-ID, the widget dedupes by id); the caller decides."""
+    return bool(Message.objects.filter(pk=message.pk, delivery_state=Message.Delivery.SENDING).update(
+        delivery_state=Message.Delivery.QUEUED, next_attempt_at=now))
+
+
+@transaction.atomic
+def record_send_success(*, message: Message, provider_message_id: str) -> Message:
+    Message.objects.filter(pk=message.pk).update(provider_message_id=provider_message_id or None, sent_at=timezone.now())
+    Message.objects.filter(pk=message.pk, delivery_state__in=["queued", "sending"]).update(delivery_state="sent")
+    message = Message.objects.select_related("conversation", "inbox", "author").get(pk=message.pk)
+    broadcast_message(message, event="message.updated")
+    return message
+
+
+@transaction.atomic
+def record_send_failure(*, message: Message, error: str, code: str = "", retry_at: dt.datetime | None = None) -> Message:
+    """A temporary failure with ``retry_at`` puts the message back in the queue; otherwise it
+    fails for good and the agent sees why (and can retry)."""
+    if retry_at is not None:
+        Message.objects.filter(pk=message.pk, delivery_state="sending").update(
+            delivery_state="queued", next_attempt_at=retry_at, delivery_error=error[:2000], delivery_error_code=code[:40])
+    else:
+        Message.objects.filter(pk=message.pk).exclude(delivery_state__in=["delivered", "read"]).update(
+            delivery_state="failed", delivery_error=error[:2000], delivery_error_code=code[:40], next_attempt_at=None)
+    message = Message.objects.select_related("conversation", "inbox", "author").get(pk=message.pk)
+    broadcast_message(message, event="message.updated")
+    return message
+
+
+@transaction.atomic
+def apply_status_update(*, inbox: Inbox, update: StatusUpdate) -> int:
+    """Apply a provider delivery report. States only move forward (read stays read); a
+    ``failed`` report after sent marks the message failed with the provider's reason."""
+    if update.status not in Message.DELIVERY_ORDER and update.status != "failed":
+        return 0
+    messages = Message.objects.filter(inbox=inbox, direction=Message.Direction.OUTGOING)
+    if update.provider_message_id:
+        messages = messages.filter(provider_message_id=update.provider_message_id)
+    elif update.watermark and update.recipient_address:
+        messages = messages.filter(
+            conversation__contact__identities__channel_kind=inbox.channel_kind,
+            conversation__contact__identities__address=update.recipient_address,
+            created_at__lte=update.watermark,
+        )
+    else:
+        return 0
+    if update.status == "failed":
+        error = " — ".join(part for part in (update.error_title, update.error_detail) if part) or "The provider reported a failure."
+        targets = list(messages.exclude(delivery_state__in=["delivered", "read", "failed"]).values_list("pk", flat=True))
+        Message.objects.filter(pk__in=targets).update(delivery_state="failed", delivery_error=error[:2000],
+                                                      delivery_error_code=update.error_code[:40])
+    else:
+        rank = Message.DELIVERY_ORDER[update.status]
+        lower = [state for state, order in Message.DELIVERY_ORDER.items() if 0 < order < rank] + ["failed"]
+        if update.status in ("delivered", "read"):
+            targets = list(messages.filter(delivery_state__in=lower).values_list("pk", flat=True))
+        else:
+            targets = list(messages.filter(delivery_state__in=[s for s in lower if s != "failed"]).values_list("pk", flat=True))
+        Message.objects.filter(pk__in=targets).update(delivery_state=update.status)
+    for message in Message.objects.filter(pk__in=targets).select_related("conversation", "inbox", "author"):
+        broadcast_message(message, event="message.updated")
+    return len(targets)
+
+
+# --- agent presence -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def message_record_email_copy(*, message: Message, address: str, provider_message_id: str = "", error: str = "") -> Message:
+    """Note on a web-chat reply that a copy went (or failed to go) to the customer by e-mail."""
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    message.metadata = {**message.metadata, "email_copy": {
+        "to": address, "message_id": provider_message_id, "error": error, "at": timezone.now().isoformat()}}
+    message.save(update_fields=["metadata"])
+    message = Message.objects.select_related("conversation", "inbox", "author").get(pk=message.pk)
+    broadcast_message(message, event="message.updated")
+    return message

@@ -1,0 +1,213 @@
+"""Customer messages coming in: identity → contact → conversation → message (idempotent by
+provider id) → attachments → broadcast → the inbound handlers (surveys, the bot)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from channels_adapters.base import InboundAttachment, InboundMessage
+
+from .. import queue
+from ..models import Attachment, ChannelKind, Contact, Conversation, Inbox, Message
+from . import hooks
+from .broadcast import broadcast_conversation, broadcast_message, preview
+from .contacts import contact_for_identity
+from .routing import route_to_agents
+
+Status = Conversation.Status
+
+
+@dataclasses.dataclass
+class InboundResult:
+    message: Message | None
+    conversation: Conversation | None
+    created: bool
+
+
+
+def _conversation_for_inbound(inbox: Inbox, contact: Contact, now: dt.datetime, *,
+                              keep_resolved: bool = False) -> tuple[Conversation, bool]:
+    latest = (
+        Conversation.objects.select_for_update()
+        .filter(inbox=inbox, contact=contact)
+        .order_by("-last_activity_at", "-pk")
+        .first()
+    )
+    if latest and latest.status != Status.RESOLVED:
+        return latest, False
+    if latest and keep_resolved:
+        return latest, False
+    if latest and inbox.channel_kind == ChannelKind.EMAIL and latest.resolved_at and (
+        now - latest.resolved_at <= dt.timedelta(hours=inbox.reopen_window_hours)
+    ):
+        return latest, False
+    conversation = Conversation.objects.create(
+        inbox=inbox, contact=contact, status=Status.BOT if hooks.conversation_starts_with_handler(inbox) else Status.PENDING,
+        created_at=now, last_activity_at=now,
+    )
+    return conversation, True
+
+
+def _store_attachment(message: Message, item: InboundAttachment) -> Attachment:
+    attachment = Attachment(
+        message=message, kind=item.kind or "file", filename=item.filename[:255], content_type=item.content_type[:100],
+        provider_media_id=item.provider_media_id, source_url=item.url[:2000],
+    )
+    if item.data is not None:
+        attachment.size = len(item.data)
+        if attachment.size > settings.MAX_ATTACHMENT_BYTES:
+            attachment.status = Attachment.Status.TOO_LARGE
+            attachment.error = f"larger than {settings.MAX_ATTACHMENT_BYTES} bytes"
+        else:
+            attachment.file.save(item.filename or "file", ContentFile(item.data), save=False)
+            attachment.status = Attachment.Status.STORED
+    else:
+        attachment.status = Attachment.Status.PENDING
+    attachment.save()
+    if attachment.status == Attachment.Status.PENDING:
+        queue.enqueue("inbox.download_attachment", attachment.pk)
+    return attachment
+
+
+@transaction.atomic
+def attachment_store_download(*, attachment: Attachment, data: bytes | None, error: str = "") -> Attachment:
+    """Record the result of a media download (called by the download task)."""
+    attachment = Attachment.objects.select_for_update().get(pk=attachment.pk)
+    if data is None:
+        attachment.status = Attachment.Status.FAILED
+        attachment.error = error[:255]
+    elif len(data) > settings.MAX_ATTACHMENT_BYTES:
+        attachment.status, attachment.size = Attachment.Status.TOO_LARGE, len(data)
+        attachment.error = f"larger than {settings.MAX_ATTACHMENT_BYTES} bytes"
+    else:
+        attachment.file.save(attachment.filename or "file", ContentFile(data), save=False)
+        attachment.size, attachment.status, attachment.error = len(data), Attachment.Status.STORED, ""
+    attachment.save()
+    message = Message.objects.select_related("conversation", "inbox", "author").get(pk=attachment.message_id)
+    broadcast_message(message, event="message.updated")
+    return attachment
+
+
+@transaction.atomic
+def receive_inbound(
+    *,
+    inbox: Inbox,
+    inbound: InboundMessage,
+    conversation: Conversation | None = None,
+    auto_reply: bool = True,
+) -> InboundResult:
+    """Take one normalized inbound message: identity → contact → conversation → message
+    (idempotent by provider id) → broadcast → inbound handlers (see ``hooks``).
+
+    ``conversation`` lets a channel that threads by itself (e-mail) name the conversation.
+    ``auto_reply=False`` skips the handlers that answer on their own (the bot); the others
+    (survey ratings, opt-out words) still run.
+    Redelivered events return the existing message with ``created=False``.
+    """
+    existing = Message.objects.filter(inbox=inbox, provider_message_id=inbound.provider_message_id).first()
+    if existing:
+        return InboundResult(existing, existing.conversation, False)
+    now = timezone.now()
+    sent_at = min(inbound.sent_at, now) if inbound.sent_at else now
+
+    if inbound.reaction_to_provider_id:
+        return _record_reaction(inbox, inbound)
+
+    contact = contact_for_identity(
+        channel_kind=inbox.channel_kind, address=inbound.sender_address, name=inbound.sender_name,
+        email=inbound.contact_email, phone=inbound.contact_phone,
+    )
+    created_conversation = False
+    if conversation is not None:
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    else:
+        # A satisfaction rating tapped after resolution belongs to the resolved conversation.
+        is_rating = inbound.quick_reply_payload.startswith("survey:")
+        conversation, created_conversation = _conversation_for_inbound(inbox, contact, now, keep_resolved=is_rating)
+
+    reply_to = None
+    if inbound.reply_to_provider_id:
+        reply_to = Message.objects.filter(inbox=inbox, provider_message_id=inbound.reply_to_provider_id).first()
+
+    metadata = dict(inbound.metadata)
+    if inbound.location:
+        metadata["location"] = inbound.location
+    if inbound.quick_reply_payload:
+        metadata["quick_reply_payload"] = inbound.quick_reply_payload
+    if inbound.unsupported:
+        metadata["unsupported"] = True
+    if inbound.automated:
+        metadata["automated"] = True
+
+    if inbound.is_echo:
+        direction, sender_kind, delivery = Message.Direction.OUTGOING, Message.SenderKind.AGENT, Message.Delivery.SENT
+        metadata["sent_from_provider_app"] = True
+    else:
+        direction, sender_kind, delivery = Message.Direction.INCOMING, Message.SenderKind.CONTACT, Message.Delivery.NONE
+
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                conversation=conversation, inbox=inbox, direction=direction, sender_kind=sender_kind,
+                text=inbound.text, html=inbound.html, provider_message_id=inbound.provider_message_id,
+                reply_to=reply_to, delivery_state=delivery, metadata=metadata, created_at=now, sent_at=sent_at,
+            )
+    except IntegrityError:
+        # The same event processed concurrently by another worker: it won.
+        existing = Message.objects.get(inbox=inbox, provider_message_id=inbound.provider_message_id)
+        return InboundResult(existing, existing.conversation, False)
+    for item in inbound.attachments:
+        _store_attachment(message, item)
+
+    conversation.last_activity_at = now
+    conversation.last_message_preview = preview(inbound.text) or ("📎 attachment" if inbound.attachments else "")
+    update_fields = ["last_activity_at", "last_message_preview"]
+    if not inbound.is_echo:
+        conversation.last_incoming_at = now
+        update_fields.append("last_incoming_at")
+        if conversation.status in (Status.SNOOZED, Status.RESOLVED) and not inbound.quick_reply_payload.startswith("survey:"):
+            # The customer wrote again: wake the conversation for its agent.
+            conversation.status = Status.OPEN if conversation.assignee_id else Status.PENDING
+            conversation.snoozed_until = None
+            conversation.resolved_at = None
+            update_fields += ["status", "snoozed_until", "resolved_at"]
+    if inbound.metadata.get("subject") and not conversation.subject:
+        conversation.subject = str(inbound.metadata["subject"])[:255]
+        update_fields.append("subject")
+    conversation.save(update_fields=update_fields)
+
+    message = Message.objects.select_related("conversation__inbox", "inbox", "author").get(pk=message.pk)
+    broadcast_message(message)
+    broadcast_conversation(conversation, event="conversation.created" if created_conversation else "conversation.updated")
+
+    if created_conversation and conversation.status == Status.PENDING:
+        route_to_agents(conversation)
+    if not inbound.is_echo:
+        hooks.run_inbound_handlers(message, auto_reply=auto_reply)
+    return InboundResult(message, conversation, True)
+
+def _record_reaction(inbox: Inbox, inbound: InboundMessage) -> InboundResult:
+    target = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("conversation__inbox", "inbox", "author")
+        .filter(inbox=inbox, provider_message_id=inbound.reaction_to_provider_id)
+        .first()
+    )
+    if target is None:
+        return InboundResult(None, None, False)
+    reactions = dict(target.metadata.get("reactions", {}))
+    if inbound.text:
+        reactions[inbound.sender_address] = inbound.text
+    else:
+        reactions.pop(inbound.sender_address, None)  # an empty emoji removes the reaction
+    target.metadata = {**target.metadata, "reactions": reactions}
+    target.save(update_fields=["metadata"])
+    broadcast_message(target, event="message.updated")
+    return InboundResult(target, target.conversation, False)
+
