@@ -43,6 +43,12 @@ def process_webhook(event_id: int) -> None:
     process_webhook_event(event_id)
 
 
+@queue.register("inbox.run_inbound_handlers")
+@db_task(priority=5)
+def run_inbound_handlers(message_id: int, auto_reply: bool = True) -> None:
+    services.run_inbound_handlers_for(message_id, auto_reply=auto_reply)
+
+
 @queue.register("inbox.download_attachment")
 @db_task()
 def download_attachment(attachment_id: int) -> None:
@@ -64,8 +70,9 @@ def download_attachment(attachment_id: int) -> None:
 
 
 def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Finish what lost tasks left: due sends, unprocessed webhook events, stuck sends,
-    snoozed conversations whose time came, stale agent connections."""
+    """Finish what lost tasks left: due sends, unprocessed webhook events, customer messages
+    whose handlers (the bot) never ran, stuck sends, snoozed conversations whose time came,
+    stale agent connections."""
     now = now or timezone.now()
     counts = {"woken": services.wake_snoozed(now=now)}
     due = list(Message.objects.filter(delivery_state="queued", next_attempt_at__lte=now - STALE_AFTER)
@@ -91,6 +98,10 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     for pk in events:
         process_webhook_event(pk)
     counts["reprocessed_events"] = len(events)
+    due = services.messages_due_for_handlers(older_than=now - STALE_AFTER)
+    for pk in due:
+        run_inbound_handlers(pk)
+    counts["handlers_rerun"] = len(due)
     counts["stale_connections"] = AgentConnection.objects.filter(
         last_seen__lt=now - services.PRESENCE_TIMEOUT * 2).delete()[0]
     return counts

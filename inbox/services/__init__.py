@@ -49,6 +49,7 @@ from .delivery import (
     requeue_uncertain_send,
 )
 from .errors import AssignmentConflict, ServiceError, WindowClosed
+from .hooks import messages_due_for_handlers, run_inbound_handlers_for
 from .messages import add_note, add_system_message
 from .presence import (
     PRESENCE_TIMEOUT,
@@ -67,8 +68,8 @@ __all__ = [
     "agent_presence", "apply_status_update", "assign", "attachment_store_download", "claim_for_sending",
     "contact_add_identity", "contact_for_identity", "contact_update", "conversation_bot_miss",
     "conversation_reset_bot_misses", "hand_off", "inbox_record_channel_state", "mark_read", "merge_contacts",
-    "message_record_email_copy", "normalize_email", "normalize_phone", "online_agent_ids", "receive_inbound",
+    "message_record_email_copy", "messages_due_for_handlers", "normalize_email", "normalize_phone", "online_agent_ids", "receive_inbound",
     "record_send_failure", "record_send_success", "reopen", "requeue_uncertain_send", "resolve", "retry_send",
-    "send_reply", "service_window", "set_labels", "set_priority", "set_status", "snooze", "start_conversation",
+    "run_inbound_handlers_for", "send_reply", "service_window", "set_labels", "set_priority", "set_status", "snooze", "start_conversation",
     "typing", "wake_snoozed",
 ]
