@@ -147,7 +147,8 @@ else:
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", bool(os.environ.get("PYTEST_VERSION")))
 if REDIS_URL:
     HUEY = {
-        "huey_class": "huey.RedisHuey",
+        # Tasks by priority (webhooks first), BZPOPMIN: no polling.
+        "huey_class": "huey.PriorityRedisHuey",
         "name": "inbox",
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
@@ -244,6 +245,8 @@ WIDGET_TOKEN_MAX_AGE = int(os.environ.get("WIDGET_TOKEN_MAX_AGE", str(60 * 60 * 
 WIDGET_MAX_UPLOAD_BYTES = int(os.environ.get("WIDGET_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))
 #: Seconds before an unseen web-chat reply is copied by e-mail to a visitor who left an address.
 WEBCHAT_EMAIL_COPY_DELAY = int(os.environ.get("WEBCHAT_EMAIL_COPY_DELAY", "120"))
+#: Stored webhook events processed per transaction (inbox/inbound_batch.py).
+WEBHOOK_BATCH_SIZE = int(os.environ.get("WEBHOOK_BATCH_SIZE", "20"))
 OUTBOUND_MAX_ATTEMPTS = int(os.environ.get("OUTBOUND_MAX_ATTEMPTS", "6"))
 OUTBOUND_RETRY_BASE_SECONDS = float(os.environ.get("OUTBOUND_RETRY_BASE_SECONDS", "5"))
 MAIL_POLL_SECONDS = int(os.environ.get("MAIL_POLL_SECONDS", "60"))

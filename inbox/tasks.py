@@ -21,6 +21,7 @@ from channels_adapters.registry import get_adapter
 
 from . import queue, services
 from .inbound import process_webhook_event
+from .inbound_batch import process_waiting_events
 from .mail_polling import due_inboxes, poll_inbox, poll_interval
 from .models import AgentConnection, Attachment, Contact, Conversation, Inbox, Message, WebhookEvent
 from .outbound import deliver, email_copy, recipient_address
@@ -32,15 +33,15 @@ SENDING_UNCERTAIN_AFTER = dt.timedelta(minutes=5)
 
 
 @queue.register("inbox.deliver_message")
-@db_task()
+@db_task(priority=5)
 def deliver_message(message_id: int) -> str:
     return deliver(message_id)
 
 
 @queue.register("inbox.process_webhook")
-@db_task()
+@db_task(priority=10)  # first: customer messages reach agents before bot answers and sends go out
 def process_webhook(event_id: int) -> None:
-    process_webhook_event(event_id)
+    process_waiting_events(event_id)
 
 
 @queue.register("inbox.run_inbound_handlers")
