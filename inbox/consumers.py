@@ -17,7 +17,7 @@ from .presenters import agent_name
 UNAUTHENTICATED = 4401
 
 
-class AgentConsumer(JsonWebsocketConsumer):
+class AgentConsumer(events.LiveEventsMixin, JsonWebsocketConsumer):
     """Joins ``inbox-<id>`` for each inbox of the agent and ``agent-<user id>``; forwards each
     ``inbox.event`` as ``{"event", "data"}``. Accepts ``{"action": "typing" | "presence" |
     "heartbeat"}`` from the page."""
@@ -73,12 +73,10 @@ class AgentConsumer(JsonWebsocketConsumer):
         services.typing(conversation=conversation, who="agent", is_typing=bool(content.get("typing")),
                         name=self.display_name, user_id=self.user.pk)
 
-    def inbox_event(self, message: dict) -> None:
+    async def live_event(self, message: dict) -> None:
         data = message.get("data", {})
         if message.get("event") == "typing" and data.get("who") == "agent" and (
             data.get("user_id") == self.user.pk
         ):
             return  # this agent's own typing, from another of their tabs
-        self.send_json({"event": message.get("event"), "data": data})
-
-
+        await self.send_frame({"event": message.get("event"), "data": data})

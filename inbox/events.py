@@ -72,3 +72,28 @@ async def _send_all(layer, groups: list[str], message: dict[str, Any]) -> None:
 def send_event_on_commit(groups: Iterable[str], event_type: str, payload: dict[str, Any]) -> None:
     groups = list(groups)
     transaction.on_commit(lambda: send_event(groups, event_type, payload))
+
+
+class LiveEventsMixin:
+    """For Channels' sync websocket consumers: ``inbox.event`` messages are handled on the
+    event loop by ``async live_event(message)`` instead of going through the one thread that
+    every sync consumer's handlers share. Forwarding an event then costs no thread hop and no
+    database connection check, and a burst of connects (which do need the database) cannot
+    hold up live messages. Other messages go to the sync handlers as before, in order.
+    """
+
+    async def __call__(self, scope, receive, send):
+        self._async_send = send  # a sync consumer's base_send is wrapped for its thread
+        await super().__call__(scope, receive, send)
+
+    async def dispatch(self, message):
+        if message.get("type") == "inbox.event":
+            await self.live_event(message)
+            return
+        await super().dispatch(message)
+
+    async def live_event(self, message: dict) -> None:
+        raise NotImplementedError
+
+    async def send_frame(self, frame: dict) -> None:
+        await self._async_send({"type": "websocket.send", "text": self.encode_json(frame)})
