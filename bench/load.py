@@ -374,7 +374,7 @@ def run(args) -> dict:
         for name, posts, tag in live_posts:
             phases.setdefault("socket", {})[name] = match_socket_events(posts, sockets["agent_events"], tag)
         phases["socket"]["replies"] = match_socket_events(replies, sockets["widget_events"], "reply")
-        phases["socket_counts"] = {k: sockets[k] for k in ("opened", "failed", "closed_early")}
+        phases["socket_counts"] = {k: sockets[k] for k in ("opened", "failed", "closed_early", "errors")}
         phases["processing"] = app.inbound_processing_cost(public_id=data["with_bot"], count=args.cost_count)
         phases["final_load"] = load()
     finally:
@@ -405,8 +405,12 @@ def report(out: dict) -> None:
         print(f"memory: {m['added']} more idle widgets (total {m['widgets']}): {m['kb_per_socket']:.1f} KB per socket;"
               f" RSS {m['rss_before_kb']} -> {m['rss_after_kb']} KB; opened {m['opened']}, failed {m['failed']}")
     c = p["processing"]
-    print(f"processing one inbound message ({c['vendor']}, bot on): median {c['ms_median']:.1f} ms, "
-          f"{c['queries_new']} queries (new customer), {c['queries_returning']} (returning), max {c['queries_max']}")
+    for part in ("new", "returning", "bot_task"):
+        f = c[part]
+        label = {"new": "inbound message, new customer", "returning": "inbound message, returning customer",
+                 "bot_task": "its bot task (in the worker, after the broadcast)"}[part]
+        print(f"processing ({c['vendor']}) {label}: median {f['ms']:.1f} ms, {f['queries']:.0f} queries "
+              f"({f['statements']:.0f} statements with BEGIN/COMMIT/SAVEPOINT)")
     print(f"sockets: {p['socket_counts']}; {p['final_load']}")
 
 

@@ -39,7 +39,8 @@ def setup(*, graph_base: str, visitors: int, reply_targets: int) -> dict:
 
     from bot import services as bot_services
     from channels_adapters.webchat import inbound_from_widget
-    from inbox import services, widget_auth
+    from inbox import services
+    from widget import auth as widget_auth
     from inbox.models import AgentProfile, Inbox
 
     config = {"phone_number_id": PHONE_NUMBER_ID, "access_token": "bench-token", "app_secret": APP_SECRET,
@@ -144,26 +145,48 @@ def events_left(public_id: str) -> int:
     return WebhookEvent.objects.filter(inbox__public_id=public_id, status="received").count()
 
 
+def _data_queries(captured) -> int:
+    """Statements that read or write rows (not BEGIN, COMMIT, SAVEPOINT, RELEASE)."""
+    return sum(1 for q in captured.captured_queries
+               if q["sql"].lstrip().split(" ", 1)[0].upper() in ("SELECT", "INSERT", "UPDATE", "DELETE"))
+
+
 def inbound_processing_cost(*, public_id: str, count: int) -> dict:
-    """Queries and wall time of processing one stored WhatsApp event with the bot on, measured
-    in this process (the event rows are stored without a task). Even-numbered messages come from
-    a new customer, odd ones from the customer of the message before."""
+    """Queries and wall time of processing one stored WhatsApp event, measured in this process
+    (the event rows are stored without a task), then of its handler task (the bot's answer),
+    which the worker runs after the message is committed and broadcast. Even-numbered messages
+    come from a new customer, odd ones from the customer of the message before."""
+    from inbox import services
     from inbox.inbound import process_webhook_event, record_webhook_event
-    from inbox.models import Inbox
+    from inbox.models import Inbox, Message
 
     inbox = Inbox.objects.get(public_id=public_id)
-    queries, times = [], []
+    rows = []
     for i in range(count):
-        body = whatsapp_body(wa_id=f"55219{i // 2:08d}", text=f"{QUESTIONS[i % len(QUESTIONS)]} [cost-{i}]",
-                             message_id=f"wamid.cost.{i}.{uuid.uuid4().hex[:8]}").encode()
+        marker = f"cost-{i}-{uuid.uuid4().hex[:6]}"
+        body = whatsapp_body(wa_id=f"55219{i // 2:08d}", text=f"{QUESTIONS[i % len(QUESTIONS)]} [{marker}]",
+                             message_id=f"wamid.cost.{marker}").encode()
         with transaction.atomic():
             event = record_webhook_event(inbox=inbox, channel_kind="whatsapp", public_id=public_id, body=body,
                                          headers={"X-Hub-Signature-256": sign(body)})
-        with CaptureQueriesContext(connection) as captured:
+        with CaptureQueriesContext(connection) as inbound:
             start = time.perf_counter()
             process_webhook_event(event.pk)
-            times.append((time.perf_counter() - start) * 1000)
-        queries.append(len(captured.captured_queries))
-    return {"queries_new": statistics.median(queries[0::2]), "queries_returning": statistics.median(queries[1::2]),
-            "queries_max": max(queries),
-            "ms_median": statistics.median(times), "vendor": connection.vendor}
+            inbound_ms = (time.perf_counter() - start) * 1000
+        message = Message.objects.get(text__endswith=f"[{marker}]")
+        with CaptureQueriesContext(connection) as handler:
+            start = time.perf_counter()
+            services.run_inbound_handlers_for(message.pk)
+            handler_ms = (time.perf_counter() - start) * 1000
+        rows.append((len(inbound.captured_queries), _data_queries(inbound), inbound_ms,
+                     len(handler.captured_queries), _data_queries(handler), handler_ms))
+
+    def med(column, part=slice(None)):
+        return statistics.median([r[column] for r in rows[part]])
+
+    return {"vendor": connection.vendor,
+            "new": {"statements": med(0, slice(0, None, 2)), "queries": med(1, slice(0, None, 2)),
+                    "ms": med(2, slice(0, None, 2))},
+            "returning": {"statements": med(0, slice(1, None, 2)), "queries": med(1, slice(1, None, 2)),
+                          "ms": med(2, slice(1, None, 2))},
+            "bot_task": {"statements": med(3), "queries": med(4), "ms": med(5)}}

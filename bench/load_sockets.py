@@ -37,6 +37,7 @@ class Driver:
         self.opened = 0
         self.failed = 0
         self.closed_early = 0
+        self.errors: list[str] = []
         self.sockets: list = []
         self.stopping = False
 
@@ -68,8 +69,10 @@ class Driver:
                 if wait_for_ready:
                     # The widget says "ready" once it has joined its conversation's group.
                     await asyncio.wait_for(ws.recv(), timeout=60)
-            except Exception:  # noqa: BLE001 - counted, the run goes on
+            except Exception as exc:  # noqa: BLE001 - counted, the run goes on
                 self.failed += 1
+                if len(self.errors) < 5:
+                    self.errors.append(f"{type(exc).__name__}: {exc}"[:200])
                 return
         self.opened += 1
         self.sockets.append(ws)
@@ -99,12 +102,12 @@ class Driver:
                 os.unlink(more)
                 await self.open_widgets(extra, count)
                 count += len(extra)
-                self._write(more + ".done", {"opened": self.opened, "failed": self.failed})
+                self._write(more + ".done", {"opened": self.opened, "failed": self.failed, "errors": self.errors})
             await asyncio.sleep(0.05)
         self.stopping = True
         await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
         return {"agent_events": self.agent_events, "widget_events": self.widget_events, "opened": self.opened,
-                "failed": self.failed, "closed_early": self.closed_early}
+                "failed": self.failed, "closed_early": self.closed_early, "errors": self.errors}
 
     @staticmethod
     def _write(path: str, data: dict) -> None:

@@ -121,7 +121,16 @@ def email_mode(settings_row: BotSettings, inbox) -> bool:
     return settings_row.email_mode or inbox.channel_kind == ChannelKind.EMAIL
 
 
-def evaluate(text: str, *, inbox=None, settings_row: BotSettings | None = None, misses_so_far: int = 0):
+def prematch(text: str, *, inbox=None) -> tuple[Any, list]:
+    """The matcher's candidates for ``text`` (the CPU-heavy part), computed before any
+    transaction so the database's write lock is never held while the matcher runs. Pass the
+    result to ``evaluate(prematched=...)``; it is used only if the index is still the same."""
+    index = index_cache.get_index(inbox)
+    return index, (index.match(text, limit=CANDIDATE_LIMIT) if index.size else [])
+
+
+def evaluate(text: str, *, inbox=None, settings_row: BotSettings | None = None, misses_so_far: int = 0,
+             prematched: tuple[Any, list] | None = None):
     """Match and decide without writing anything (the test console uses this too).
 
     Returns ``(decision, candidates, answers)``: candidates are the matcher's, minus answers
@@ -129,7 +138,10 @@ def evaluate(text: str, *, inbox=None, settings_row: BotSettings | None = None, 
     """
     settings_row = settings_row or (bot_services.settings_for(inbox) if inbox is not None else BotSettings())
     index = index_cache.get_index(inbox)
-    raw = index.match(text, limit=CANDIDATE_LIMIT) if index.size else []
+    if prematched is not None and prematched[0] is index:
+        raw = prematched[1]
+    else:
+        raw = index.match(text, limit=CANDIDATE_LIMIT) if index.size else []
     answers = CannedAnswer.objects.in_bulk([c.answer_id for c in raw])
     # The index may predate a deletion or deactivation: skip what is gone.
     candidates = [c for c in raw if c.answer_id in answers and answers[c.answer_id].active]
@@ -271,6 +283,7 @@ class _Turn:
             self.hand_off(Conversation.HandoffReason.LOW_CONFIDENCE, detail="no text to read")
             return
         decision, candidates, answers = evaluate(self.text, inbox=self.inbox, settings_row=self.settings,
+                                                 prematched=getattr(self.message, "bot_prematched", None),
                                                  misses_so_far=self.conversation.bot_misses)
         logged = candidates_json(candidates, answers)
         top = candidates[0].confidence if candidates else 0.0

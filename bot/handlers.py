@@ -15,6 +15,13 @@ class BotHandler:
     def starts_conversation(self, inbox) -> bool:
         return engine.bot_enabled_for(inbox)
 
+    def prepare(self, message) -> None:
+        """Run the matcher before the handlers' transaction opens (see ``inbox.services.hooks``)."""
+        conversation = message.conversation
+        text = (message.text or "").strip()
+        if conversation.status == conversation.Status.BOT and text:
+            message.bot_prematched = engine.prematch(text, inbox=conversation.inbox)
+
     def __call__(self, message) -> bool:
         conversation = message.conversation
         if conversation.status != conversation.Status.BOT:

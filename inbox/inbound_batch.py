@@ -30,7 +30,7 @@ MAX_ATTEMPTS = 5
 
 
 def batch_size() -> int:
-    return max(1, int(getattr(settings, "WEBHOOK_BATCH_SIZE", 20)))
+    return max(1, int(getattr(settings, "WEBHOOK_BATCH_SIZE", 10)))
 
 
 def process_waiting_events(event_id: int | None = None, *, limit: int | None = None) -> int:

@@ -9,7 +9,9 @@ say "handled" (return True) to stop the ones after it.
     ``inbox.run_inbound_handlers``): a slow handler never delays the message on the agents'
     screens nor holds the database's write lock while the message is stored. The project's list is
     retention's survey/opt-out handler, then the bot. A handler is a callable
-    ``handler(message) -> bool``. It may also have ``starts_conversation(inbox) -> bool``,
+    ``handler(message) -> bool``. It may have ``prepare(message)``, called before the
+    handlers' transaction opens, for CPU work that needs no lock (the bot's matcher). It may
+    also have ``starts_conversation(inbox) -> bool``,
     asked when a customer's message opens a new conversation: the first handler that answers
     True owns it, and the conversation starts in ``bot`` status instead of waiting for agents.
     A handler that raises is logged; the customer's message is kept and, if the conversation
@@ -67,14 +69,21 @@ def conversation_starts_with_handler(inbox: Inbox) -> bool:
 def run_inbound_handlers_for(message_id: int, *, auto_reply: bool = True) -> bool:
     """The task's entry point: the handlers for one stored message, in one transaction that
     holds the conversation's row, so two messages of one conversation are answered one at a time."""
+    message = (Message.objects.select_related("conversation__inbox", "conversation__contact", "inbox")
+               .filter(pk=message_id, handled_at__isnull=True).first())
+    if message is None:
+        return False  # gone, or a second run (the sweep, a redelivered task): nothing twice
+    for handler in inbound_handlers():
+        prepare = getattr(handler, "prepare", None)
+        if prepare is not None and (auto_reply or not getattr(handler, "replies_automatically", False)):
+            try:
+                prepare(message)  # CPU work (the bot's matcher) outside the write transaction
+            except Exception:
+                logger.exception("inbound handler %r could not prepare message %s", handler, message_id)
     with transaction.atomic():
-        message = (Message.objects.select_related("conversation__inbox", "conversation__contact", "inbox")
-                   .filter(pk=message_id).first())
-        if message is None:
-            return False
         Conversation.objects.select_for_update().filter(pk=message.conversation_id).values_list("pk").first()
         if Message.objects.filter(pk=message_id, handled_at__isnull=False).exists():
-            return False  # a second run (the sweep, a redelivered task) answers nothing twice
+            return False  # another run got here first
         handled = run_inbound_handlers(message, auto_reply=auto_reply)
         Message.objects.filter(pk=message_id).update(handled_at=timezone.now())
         return handled
