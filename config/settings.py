@@ -102,7 +102,11 @@ SQLITE_OPTIONS = {
     "transaction_mode": "IMMEDIATE",
     "timeout": 20,
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    # Writers of this process queue in arrival order (config/sqlite/base.py); off under tests.
+    "SQLITE_WRITE_QUEUE": env_bool("SQLITE_WRITE_QUEUE", not os.environ.get("PYTEST_VERSION")),
 }
+#: Django's SQLite backend plus the fair write queue.
+SQLITE_ENGINE = "config.sqlite"
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DB_POOL", True):
@@ -119,13 +123,14 @@ if DATABASE_URL:
             "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "20")),
         }
     if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        DATABASES["default"]["ENGINE"] = SQLITE_ENGINE
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 else:
     DATABASES = {
-        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "db.sqlite3", "OPTIONS": SQLITE_OPTIONS}
+        "default": {"ENGINE": SQLITE_ENGINE, "NAME": DATA_DIR / "db.sqlite3", "OPTIONS": SQLITE_OPTIONS}
     }
-if os.environ.get("TEST_SQLITE_PATH") and DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+if os.environ.get("TEST_SQLITE_PATH") and "sqlite" in DATABASES["default"]["ENGINE"]:
     # A file test database, so a server subprocess (browser tests) can share it.
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_SQLITE_PATH"]}
 
