@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.generic.websocket import JsonWebsocketConsumer
 
 from . import events, selectors, services
@@ -18,7 +19,7 @@ from .presenters import agent_name
 UNAUTHENTICATED = 4401
 
 
-class AgentConsumer(JsonWebsocketConsumer):
+class AgentConsumer(events.LiveEventsMixin, JsonWebsocketConsumer):
     """Joins ``inbox-<id>`` for each inbox of the agent and ``agent-<user id>``; forwards each
     ``inbox.event`` as ``{"event", "data"}``. Accepts ``{"action": "typing" | "presence" |
     "heartbeat"}`` from the page."""
@@ -85,17 +86,19 @@ class AgentConsumer(JsonWebsocketConsumer):
             async_to_sync(self.channel_layer.group_add)(group, self.channel_name)
         self.joined = wanted
 
-    def inbox_event(self, message: dict) -> None:
+    def _membership_changed(self) -> None:
+        self.user.refresh_from_db()
+        self._sync_groups()
+
+    async def live_event(self, message: dict) -> None:
         if message.get("event") == MEMBERSHIP_CHANGED:
-            self.user.refresh_from_db()
-            self._sync_groups()
-        elif message.get("group") and message["group"] not in self.joined:
+            await database_sync_to_async(self._membership_changed)()
+            return
+        if message.get("group") and message["group"] not in self.joined:
             return  # sent to a group this socket has just left
         data = message.get("data", {})
         if message.get("event") == "typing" and data.get("who") == "agent" and (
             data.get("user_id") == self.user.pk
         ):
             return  # this agent's own typing, from another of their tabs
-        self.send_json({"event": message.get("event"), "data": data})
-
-
+        await self.send_frame({"event": message.get("event"), "data": data})

@@ -292,6 +292,9 @@ class Message(models.Model):
     send_attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When a queued send is due.")
     claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker started the last send.")
+    handled_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the inbound handlers (surveys, the bot) ran for this customer message; empty while due.")
     metadata = models.JSONField(default=dict, blank=True,
                                 help_text="Channel extras: quick replies, reactions, location, e-mail headers.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

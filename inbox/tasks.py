@@ -22,6 +22,7 @@ from channels_adapters.registry import get_adapter
 
 from . import queue, services, webhook_events
 from .inbound import process_webhook_event
+from .inbound_batch import process_waiting_events
 from .mail_polling import due_inboxes, poll_inbox, poll_interval
 from .models import AgentConnection, Attachment, Contact, Conversation, Inbox, Message, WebhookEvent
 from .outbound import deliver, email_copy, recipient_address
@@ -33,15 +34,21 @@ SENDING_UNCERTAIN_AFTER = dt.timedelta(minutes=5)
 
 
 @queue.register("inbox.deliver_message")
-@db_task()
+@db_task(priority=5)
 def deliver_message(message_id: int) -> str:
     return deliver(message_id)
 
 
 @queue.register("inbox.process_webhook")
-@db_task()
+@db_task(priority=10)  # first: customer messages reach agents before bot answers and sends go out
 def process_webhook(event_id: int) -> None:
-    process_webhook_event(event_id)
+    process_waiting_events(event_id)
+
+
+@queue.register("inbox.run_inbound_handlers")
+@db_task(priority=5)
+def run_inbound_handlers(message_id: int, auto_reply: bool = True) -> None:
+    services.run_inbound_handlers_for(message_id, auto_reply=auto_reply)
 
 
 @queue.register("inbox.download_attachment")
@@ -66,9 +73,10 @@ def download_attachment(attachment_id: int) -> None:
 
 
 def sweep(*, now: dt.datetime | None = None, purge: bool = True) -> dict[str, int]:
-    """Finish what lost tasks left: due sends, unprocessed webhook events, stuck sends,
-    snoozed conversations whose time came, stale agent connections; retry failed events and
-    media downloads that are due; delete raw events past their retention (``purge``)."""
+    """Finish what lost tasks left: due sends, unprocessed webhook events, customer messages
+    whose handlers (the bot) never ran, stuck sends, snoozed conversations whose time came,
+    stale agent connections; retry failed events and media downloads that are due; delete raw
+    events past their retention (``purge``)."""
     now = now or timezone.now()
     counts = {"woken": services.wake_snoozed(now=now)}
     due = list(Message.objects.filter(delivery_state="queued", next_attempt_at__lte=now - STALE_AFTER)
@@ -104,6 +112,10 @@ def sweep(*, now: dt.datetime | None = None, purge: bool = True) -> dict[str, in
         download_attachment(pk)
     counts["retried_downloads"] = len(downloads)
     counts["purged_events"] = webhook_events.purge_old_events(now=now) if purge else 0
+    due = services.messages_due_for_handlers(older_than=now - STALE_AFTER)
+    for pk in due:
+        run_inbound_handlers(pk)
+    counts["handlers_rerun"] = len(due)
     counts["stale_connections"] = AgentConnection.objects.filter(
         last_seen__lt=now - services.PRESENCE_TIMEOUT * 2).delete()[0]
     return counts

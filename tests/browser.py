@@ -333,7 +333,7 @@ def database_url_for_subprocess() -> str:
     conf = connection.settings_dict
     engine = conf["ENGINE"]
     name = str(conf["NAME"])
-    if engine.endswith("sqlite3"):
+    if "sqlite" in engine:  # Django's backend or config.sqlite, which the settings put back
         if not name or connection.is_in_memory_db():
             raise RuntimeError(
                 "live_asgi_server needs a test database a second process can open, but the "

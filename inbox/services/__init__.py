@@ -53,6 +53,7 @@ from .delivery import (
 )
 from .downloads import attachment_download_failed, attachment_retry_download
 from .errors import AssignmentConflict, MergeRefused, ServiceError, WindowClosed
+from .hooks import messages_due_for_handlers, run_inbound_handlers_for
 from .messages import add_note, add_system_message
 from .presence import (
     PRESENCE_TIMEOUT,
@@ -74,8 +75,8 @@ __all__ = [
     "contact_add_identity", "contact_for_identity", "contact_for_phone", "contact_record_wa_id", "contact_update",
     "conversation_bot_miss", "conversation_reset_bot_misses", "hand_off", "heal_phone_duplicates",
     "inbox_record_channel_state", "mark_read", "merge_contacts",
-    "message_record_email_copy", "normalize_email", "normalize_phone", "online_agent_ids", "receive_inbound",
+    "message_record_email_copy", "messages_due_for_handlers", "normalize_email", "normalize_phone", "online_agent_ids", "receive_inbound",
     "record_send_failure", "record_send_success", "reopen", "requeue_uncertain_send", "resolve", "retry_send",
-    "send_reply", "service_window", "set_labels", "set_priority", "set_status", "snooze", "start_conversation",
+    "run_inbound_handlers_for", "send_reply", "service_window", "set_labels", "set_priority", "set_status", "snooze", "start_conversation",
     "typing", "wake_snoozed",
 ]

@@ -27,7 +27,7 @@ def _fill_empty(contact: Contact, **values: str) -> Contact:
     return contact
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside receive_inbound: no savepoint of its own (2 queries less)
 def contact_for_identity(
     *, channel_kind: str, address: str, name: str = "", email: str = "", phone: str = "", locale: str = "",
     phone_region: str | None = None,

@@ -215,14 +215,22 @@ def receive_inbound(
         update_fields.append("subject")
     conversation.save(update_fields=update_fields)
 
-    message = Message.objects.select_related("conversation__inbox", "inbox", "author").get(pk=message.pk)
+    # The payloads are built from the rows in hand: no re-read of what was just written.
+    conversation.inbox = inbox
+    if conversation.contact_id == contact.pk:
+        conversation.contact = contact
+    message.conversation, message.inbox = conversation, inbox
+    if not inbound.attachments:
+        message._prefetched_objects_cache = {"attachments": Attachment.objects.none()}
     broadcast_message(message)
     broadcast_conversation(conversation, event="conversation.created" if created_conversation else "conversation.updated")
 
     if created_conversation and conversation.status == Status.PENDING:
         route_to_agents(conversation)
     if not inbound.is_echo:
-        hooks.run_inbound_handlers(message, auto_reply=auto_reply)
+        # The handlers (surveys, the bot) run in the worker after this commits, so the message
+        # reaches the agents at once and the bot's matching never holds the write lock.
+        queue.enqueue("inbox.run_inbound_handlers", message.pk, auto_reply)
     return InboundResult(message, conversation, True)
 
 def _apply_change(inbox: Inbox, inbound: InboundMessage) -> InboundResult | None:
