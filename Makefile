@@ -21,6 +21,7 @@ venv: $(VENV)/.installed
 run: venv
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py setup_demo
+	-DEBUG=1 $(PY) manage.py bot_encode
 	@echo ""
 	@echo "  Agent inbox:   $(PUBLIC_BASE_URL)/"
 	@echo "  Admin:         $(PUBLIC_BASE_URL)/admin/"

@@ -123,15 +123,17 @@ def email_mode(settings_row: BotSettings, inbox) -> bool:
     return settings_row.email_mode or inbox.channel_kind == ChannelKind.EMAIL
 
 
-def evaluate(text: str, *, inbox=None, settings_row: BotSettings | None = None, misses_so_far: int = 0):
+def evaluate(text: str, *, inbox=None, settings_row: BotSettings | None = None, misses_so_far: int = 0,
+             language: str | None = None):
     """Match and decide without writing anything (the test console uses this too).
+    ``language``: the customer's; answers in it are preferred (``MatcherIndex.match``).
 
     Returns ``(decision, candidates, answers)``: candidates are the matcher's, minus answers
     deleted since the index was built; ``answers`` maps id → CannedAnswer.
     """
     settings_row = settings_row or (bot_services.settings_for(inbox) if inbox is not None else BotSettings())
     index = index_cache.get_index(inbox)
-    raw = index.match(text, limit=CANDIDATE_LIMIT) if index.size else []
+    raw = index.match(text, limit=CANDIDATE_LIMIT, language=language) if index.size else []
     answers = CannedAnswer.objects.in_bulk([c.answer_id for c in raw])
     # The index may predate a deletion or deactivation: skip what is gone.
     candidates = [c for c in raw if c.answer_id in answers and answers[c.answer_id].active]
@@ -283,7 +285,7 @@ class _Turn:
             self.hand_off(Conversation.HandoffReason.LOW_CONFIDENCE, detail="no text to read")
             return
         decision, candidates, answers = evaluate(self.text, inbox=self.inbox, settings_row=self.settings,
-                                                 misses_so_far=self.conversation.bot_misses)
+                                                 misses_so_far=self.conversation.bot_misses, language=self.language)
         logged = candidates_json(candidates, answers)
         top = candidates[0].confidence if candidates else 0.0
         action = decision.action

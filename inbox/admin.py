@@ -20,6 +20,7 @@ from .models import (
     Contact,
     ContactIdentity,
     Conversation,
+    FailedWebhookEvent,
     Inbox,
     Label,
     Message,
@@ -151,9 +152,14 @@ class ContactAdmin(ChangePermissionActions, admin.ModelAdmin):
             self.message_user(request, "Select at least two contacts.", messages.WARNING)
             return
         primary = contacts[0]
+        merged = 0
         for duplicate in contacts[1:]:
-            primary = services.merge_contacts(primary=primary, duplicate=duplicate)
-        self.message_user(request, f"Merged {len(contacts) - 1} contact(s) into {primary}.")
+            try:
+                primary = services.merge_contacts(primary=primary, duplicate=duplicate, actor=request.user)
+                merged += 1
+            except services.ServiceError as exc:
+                self.message_user(request, f"{duplicate} was not merged: {exc}", messages.ERROR)
+        self.message_user(request, f"Merged {merged} contact(s) into {primary}.")
 
 
 class MessageInline(admin.TabularInline):
@@ -239,7 +245,7 @@ class WebhookEventAdmin(ChangePermissionActions, ScopedToInboxes, admin.ModelAdm
     list_filter = ["status", "channel_kind", INBOX_FILTER]
     search_fields = ["error", "inbox_public_id"]
     readonly_fields = ["inbox", "channel_kind", "inbox_public_id", "headers", "body_text", "status", "error",
-                       "summary", "attempts", "received_at", "processed_at"]
+                       "failures", "summary", "attempts", "next_attempt_at", "received_at", "processed_at"]
     exclude = ["body"]
     actions = ["reprocess"]
 
@@ -261,6 +267,24 @@ class WebhookEventAdmin(ChangePermissionActions, ScopedToInboxes, admin.ModelAdm
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(FailedWebhookEvent)
+class FailedWebhookEventAdmin(WebhookEventAdmin):
+    """Events that could not be (fully) processed: which item failed and why, when the next
+    automatic attempt is (none once ``WEBHOOK_MAX_ATTEMPTS`` are used up), and "Process again"."""
+
+    list_display = ["id", "channel_kind", "inbox", "failed_items", "attempts", "next_attempt_at", "received_at"]
+    list_filter = ["channel_kind", "inbox"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=WebhookEvent.Status.FAILED)
+
+    @admin.display(description="What failed")
+    def failed_items(self, obj: WebhookEvent) -> str:
+        if obj.failures:
+            return "; ".join(f"{f.get('item')}: {str(f.get('error', ''))[:80]}" for f in obj.failures[:3])
+        return obj.error[:100]
 
 
 admin.site.register(Team, filter_horizontal=["members"])

@@ -37,12 +37,13 @@ def conversation_group(conversation_id: int) -> str:
 
 
 def send_event(groups: Iterable[str], event_type: str, payload: dict[str, Any]) -> None:
-    """Send now. Consumers receive ``{"type": "inbox.event", "event": event_type, "data": payload}``."""
+    """Send now. Consumers receive ``{"type": "inbox.event", "event": event_type, "data": payload,
+    "group": group}``; the group lets a consumer drop what arrives after it left that group."""
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "inbox.event", "event": event_type, "data": payload}
     for group in groups:
+        message = {"type": "inbox.event", "event": event_type, "data": payload, "group": group}
         try:
             async_to_sync(layer.group_send)(group, message)
         except Exception:  # a broken layer must not break the write that already committed

@@ -66,8 +66,10 @@ def poll_inbox(inbox: Inbox, *, now: dt.datetime | None = None) -> int:
     retry_from = None
     for uid, raw in fetched:
         try:
-            counts = apply_parsed(inbox=inbox, parsed=adapter.parse_raw(raw))
-            stored += counts["messages"]
+            applied = apply_parsed(inbox=inbox, parsed=adapter.parse_raw(raw))
+            if applied.failures:
+                raise RuntimeError("; ".join(f"{f['item']}: {f['error']}" for f in applied.failures))
+            stored += applied.counts["messages"]
             done_uids.append(uid)
         except Exception as exc:
             logger.exception("could not store mail uid %s of inbox %s", uid, inbox.pk)

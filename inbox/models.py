@@ -118,6 +118,16 @@ class Inbox(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.get_channel_kind_display()})"
 
+    def clean(self) -> None:
+        super().clean()
+        if self.phone_region:
+            import phonenumbers
+            from django.core.exceptions import ValidationError
+
+            self.phone_region = self.phone_region.upper()
+            if self.phone_region not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValidationError({"phone_region": f"{self.phone_region!r} is not a country code such as BR, AR or MX."})
+
     @property
     def default_phone_region(self) -> str:
         return (self.phone_region or getattr(settings, "PHONE_DEFAULT_REGION", "") or "BR").upper()
@@ -326,6 +336,9 @@ class Attachment(models.Model):
     provider_media_id = models.CharField(max_length=255, blank=True)
     source_url = models.URLField(max_length=2000, blank=True)
     error = models.CharField(max_length=255, blank=True)
+    download_attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                           help_text="When a download that failed for a temporary reason is tried again.")
 
     def __str__(self) -> str:
         return self.filename or f"attachment {self.pk}"
@@ -360,7 +373,11 @@ class WebhookEvent(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     error = models.TextField(blank=True)
     summary = models.TextField(blank=True, help_text="What processing did: messages, statuses, skipped items.")
+    failures = models.JSONField(default=list, blank=True,
+                                help_text="The items that could not be stored: [{item, provider_id, error}].")
     attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                           help_text="When a failed event is processed again automatically.")
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
@@ -369,3 +386,11 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_kind} event {self.pk} ({self.status})"
+
+
+class FailedWebhookEvent(WebhookEvent):
+    """The admin's list of events that could not be processed (fully), to look into and retry."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "failed webhook event"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
@@ -19,7 +20,7 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 from channels_adapters.base import InboundAttachment
 from channels_adapters.registry import get_adapter
 
-from . import queue, services
+from . import queue, services, webhook_events
 from .inbound import process_webhook_event
 from .mail_polling import due_inboxes, poll_inbox, poll_interval
 from .models import AgentConnection, Attachment, Contact, Conversation, Inbox, Message, WebhookEvent
@@ -55,15 +56,19 @@ def download_attachment(attachment_id: int) -> None:
         fetched = get_adapter(attachment.message.inbox).fetch_media(item)
     except Exception as exc:
         logger.warning("media download for attachment %s failed: %s", attachment_id, exc)
-        services.attachment_store_download(attachment=attachment, data=None, error=str(exc))
+        # Provider errors say whether trying again can help; anything else (a network
+        # failure, a bug) is treated as temporary and retried a bounded number of times.
+        services.attachment_download_failed(attachment=attachment, error=str(exc) or type(exc).__name__,
+                                            temporary=not getattr(exc, "permanent", False))
         return
     services.attachment_store_download(attachment=attachment, data=fetched.data, content_type=fetched.content_type,
                                        error="" if fetched.data is not None else "no data")
 
 
-def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+def sweep(*, now: dt.datetime | None = None, purge: bool = True) -> dict[str, int]:
     """Finish what lost tasks left: due sends, unprocessed webhook events, stuck sends,
-    snoozed conversations whose time came, stale agent connections."""
+    snoozed conversations whose time came, stale agent connections; retry failed events and
+    media downloads that are due; delete raw events past their retention (``purge``)."""
     now = now or timezone.now()
     counts = {"woken": services.wake_snoozed(now=now)}
     due = list(Message.objects.filter(delivery_state="queued", next_attempt_at__lte=now - STALE_AFTER)
@@ -85,10 +90,20 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
                       "Check with the customer before sending again.")
         counts["uncertain_sends"] += 1
     events = list(WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, received_at__lte=now - STALE_AFTER,
-                                              attempts__lt=5).values_list("pk", flat=True)[:200])
+                                              attempts__lt=settings.WEBHOOK_MAX_ATTEMPTS).values_list("pk", flat=True)[:200])
     for pk in events:
         process_webhook_event(pk)
     counts["reprocessed_events"] = len(events)
+    retries = webhook_events.due_retries(now=now)
+    for pk in retries:
+        process_webhook_event(pk)
+    counts["retried_events"] = len(retries)
+    downloads = list(Attachment.objects.filter(status=Attachment.Status.PENDING, next_attempt_at__lte=now)
+                     .values_list("pk", flat=True)[:200])
+    for pk in downloads:
+        download_attachment(pk)
+    counts["retried_downloads"] = len(downloads)
+    counts["purged_events"] = webhook_events.purge_old_events(now=now) if purge else 0
     counts["stale_connections"] = AgentConnection.objects.filter(
         last_seen__lt=now - services.PRESENCE_TIMEOUT * 2).delete()[0]
     return counts
@@ -96,9 +111,17 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
 
 @db_periodic_task(crontab(minute="*"))
 def sweep_task() -> None:
-    counts = sweep()
+    counts = sweep(purge=False)
     if any(counts.values()):
         logger.info("sweep: %s", counts)
+
+
+@db_periodic_task(crontab(minute="17"))
+def purge_webhook_events_task() -> None:
+    """Hourly: raw events past ``WEBHOOK_EVENT_RETENTION_DAYS`` (processed and rejected ones)."""
+    deleted = webhook_events.purge_old_events()
+    if deleted:
+        logger.info("deleted %s raw webhook events past their retention", deleted)
 
 
 @queue.register("inbox.poll_mailbox")
