@@ -7,7 +7,6 @@ class InboxConfig(AppConfig):
     verbose_name = _("Support inbox")
 
     def ready(self):
-        from . import model_labels
-        from . import tasks  # noqa: F401  (registers the Huey tasks)
+        from . import membership, model_labels, tasks  # noqa: F401  (the signal receiver and the Huey tasks)
 
         model_labels.install()
