@@ -49,7 +49,7 @@ def test_demo_shop_feeds_orders_through_the_webhook_path_and_turns_tracking_answ
     from retention.models import Order
     from shops.models import ShopEvent
 
-    call_command("load_demo_answers", verbosity=0)
+    call_command("load_demo_answers", verbosity=0, language="all")
     call_command("load_demo_shop", stdout=io.StringIO())
     call_command("load_demo_shop", stdout=io.StringIO())  # idempotent
     assert ShopConnection.objects.count() == 1

@@ -75,18 +75,6 @@ DEMO_ANSWERS: list[tuple[str, str, str, str, list[str]]] = [
      "Aceptamos tarjeta de crédito y débito, transferencia bancaria y pago en efectivo en puntos autorizados.",
      ["qué formas de pago aceptan", "puedo pagar con tarjeta", "pago en efectivo", "aceptan transferencia",
       "pagar en cuotas"]),
-    ("es", "Envío y plazos de entrega", "envio",
-     "El envío se calcula en el carrito con tu código postal y es gratis en compras desde $999. La entrega "
-     "tarda de 2 a 8 días hábiles.",
-     ["cuánto cuesta el envío", "cuánto tarda en llegar", "envío gratis", "hacen envíos a mi ciudad",
-      "cuál es el plazo de entrega"]),
-    ("es", "Horario de atención", "atencion",
-     "Atendemos de lunes a viernes de 9 a 18 h y los sábados de 9 a 13 h.",
-     ["cuál es el horario de atención", "a qué hora abren", "atienden los sábados", "horario de servicio"]),
-    ("es", "Cancelar pedido", "pedidos,cancelacion",
-     "Si tu pedido todavía no se envió, cancélalo en Mi cuenta › Pedidos › Cancelar. El reembolso a la "
-     "tarjeta puede tardar hasta dos cortes.",
-     ["quiero cancelar mi pedido", "cómo cancelo mi compra", "cancelación de pedido", "me arrepentí de la compra"]),
     ("en", "Track my order", "orders,shipping",
      "Hi {{contact.first_name}}! You can track your order under My account › Orders with the tracking code "
      "we emailed you.",
