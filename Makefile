@@ -21,6 +21,7 @@ venv: $(VENV)/.installed
 run: venv
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py setup_demo
+	-DEBUG=1 $(PY) manage.py bot_encode
 	@echo ""
 	@echo "  Agent inbox:   $(PUBLIC_BASE_URL)/"
 	@echo "  Admin:         $(PUBLIC_BASE_URL)/admin/"
@@ -43,7 +44,7 @@ test: venv system-deps
 
 test-scaleout: venv
 	$(PY) -m tests.servers --postgres --redis --redis-as-default -- \
-		$(PY) -m pytest -q -p no:cacheprovider -m "not browser" tests/inbox tests/widget tests/bot tests/retention tests/channels
+		$(PY) -m pytest -q -p no:cacheprovider -m "not browser" tests/inbox tests/widget tests/bot tests/retention tests/channels tests/shops
 
 test-fast: venv
 	$(PY) -m pytest -q -m "not browser" -x

@@ -22,7 +22,7 @@ from bot.policy import Decision, Thresholds, decide
 
 from inbox import services as inbox_services
 
-from . import index_cache
+from . import index_cache, orders
 from . import services as bot_services
 from .models import LANGUAGE_CODES, BotDecisionLog, BotSettings, CannedAnswer
 
@@ -67,6 +67,8 @@ def handle_incoming(*, conversation, message, automated: bool) -> None:
         return
     if not settings_row.enabled:
         turn.hand_off(Conversation.HandoffReason.BOT_DISABLED)
+        return
+    if orders.continue_lookup(turn):  # the customer's reply to "send me your order number"
         return
     payload = (message.metadata or {}).get("quick_reply_payload", "") or ""
     if payload.startswith("bot:") and turn.handle_payload(payload):
@@ -121,27 +123,29 @@ def email_mode(settings_row: BotSettings, inbox) -> bool:
     return settings_row.email_mode or inbox.channel_kind == ChannelKind.EMAIL
 
 
-def prematch(text: str, *, inbox=None) -> tuple[Any, list]:
+def prematch(text: str, *, inbox=None, language: str | None = None) -> tuple[Any, str | None, list]:
     """The matcher's candidates for ``text`` (the CPU-heavy part), computed before any
     transaction so the database's write lock is never held while the matcher runs. Pass the
-    result to ``evaluate(prematched=...)``; it is used only if the index is still the same."""
+    result to ``evaluate(prematched=...)``; it is used only if the index and the language are
+    still the same."""
     index = index_cache.get_index(inbox)
-    return index, (index.match(text, limit=CANDIDATE_LIMIT) if index.size else [])
+    return index, language, (index.match(text, limit=CANDIDATE_LIMIT, language=language) if index.size else [])
 
 
 def evaluate(text: str, *, inbox=None, settings_row: BotSettings | None = None, misses_so_far: int = 0,
-             prematched: tuple[Any, list] | None = None):
+             language: str | None = None, prematched: tuple[Any, str | None, list] | None = None):
     """Match and decide without writing anything (the test console uses this too).
+    ``language``: the customer's; answers in it are preferred (``MatcherIndex.match``).
 
     Returns ``(decision, candidates, answers)``: candidates are the matcher's, minus answers
     deleted since the index was built; ``answers`` maps id → CannedAnswer.
     """
     settings_row = settings_row or (bot_services.settings_for(inbox) if inbox is not None else BotSettings())
     index = index_cache.get_index(inbox)
-    if prematched is not None and prematched[0] is index:
-        raw = prematched[1]
+    if prematched is not None and prematched[0] is index and prematched[1] == language:
+        raw = prematched[2]
     else:
-        raw = index.match(text, limit=CANDIDATE_LIMIT) if index.size else []
+        raw = index.match(text, limit=CANDIDATE_LIMIT, language=language) if index.size else []
     answers = CannedAnswer.objects.in_bulk([c.answer_id for c in raw])
     # The index may predate a deletion or deactivation: skip what is gone.
     candidates = [c for c in raw if c.answer_id in answers and answers[c.answer_id].active]
@@ -165,6 +169,20 @@ def candidates_json(candidates, answers) -> list[dict[str, Any]]:
 # --- one turn of the conversation ---------------------------------------------------------------
 
 
+def customer_language(conversation, message) -> str:
+    """The language to answer ``message`` in: guessed from its text, else the conversation's
+    last one, else the contact's locale, else English."""
+    text = (message.text or "").strip()
+    contact_locale = (conversation.contact.locale or "")[:2].lower()
+    default = contact_locale if contact_locale in LANGUAGE_CODES else ""
+    payload = (message.metadata or {}).get("quick_reply_payload", "")
+    if payload.startswith("bot:") or not text:
+        # A tapped button says nothing about the language: keep the conversation's.
+        last = BotDecisionLog.objects.filter(conversation=conversation).exclude(language="").first()
+        return last.language if last else (default or "en")
+    return guess_language(text, default=default or "en")
+
+
 class _Turn:
     """The bot's handling of one customer message."""
 
@@ -178,14 +196,7 @@ class _Turn:
         self.email = email_mode(settings_row, self.inbox)
 
     def _language(self) -> str:
-        contact_locale = (self.conversation.contact.locale or "")[:2].lower()
-        default = contact_locale if contact_locale in LANGUAGE_CODES else ""
-        payload = (self.message.metadata or {}).get("quick_reply_payload", "")
-        if payload.startswith("bot:") or not self.text:
-            # A tapped button says nothing about the language: keep the conversation's.
-            last = BotDecisionLog.objects.filter(conversation=self.conversation).exclude(language="").first()
-            return last.language if last else (default or "en")
-        return guess_language(self.text, default=default or "en")
+        return customer_language(self.conversation, self.message)
 
     # writes
 
@@ -207,10 +218,18 @@ class _Turn:
     def human_button(self) -> dict[str, str]:
         return {"title": self.t("button_human"), "payload": PAYLOAD_HUMAN}
 
-    def send_answer(self, answer: CannedAnswer, *, reason: str, candidates=()) -> None:
+    def send_answer(self, answer: CannedAnswer, *, reason: str, candidates=(), order_facts=None) -> None:
         text = fill_variables(answer.text, contact=self.conversation.contact, inbox=self.inbox)
+        order_reply = None
+        if orders.is_order_answer(answer):  # "where is my order?": see bot/orders.py
+            order_reply = (orders.reply_for(self, answer, order_facts) if order_facts is not None
+                           else orders.prepare_answer(self, answer))
+            if order_reply is None:
+                return  # asked for the order number instead
+            text = order_reply.text
         log = self.log(BotDecisionLog.Action.ANSWER, reason, candidates=candidates, answer_id=answer.pk)
-        reply = self.say(text, quick_replies=[
+        handing_off = bool(order_reply and order_reply.handoff_detail)
+        reply = self.say(text, quick_replies=[] if handing_off else [
             {"title": self.t("button_helpful"), "payload": f"{PAYLOAD_HELPFUL}{log.pk}"},
             {"title": self.t("button_not_helpful"), "payload": f"{PAYLOAD_NOT_HELPFUL}{log.pk}"},
             self.human_button(),
@@ -219,6 +238,8 @@ class _Turn:
         bot_services.answer_used(answer_id=answer.pk)
         if self.conversation.bot_misses:
             inbox_services.conversation_reset_bot_misses(conversation=self.conversation)
+        if handing_off:
+            self.hand_off(orders.HANDOFF_REASON, detail=order_reply.handoff_detail)
 
     def hand_off(self, reason: str, *, detail: str = "", candidates=()) -> None:
         """Tell the customer what happens next, then move the conversation to the agents."""
@@ -284,7 +305,7 @@ class _Turn:
             return
         decision, candidates, answers = evaluate(self.text, inbox=self.inbox, settings_row=self.settings,
                                                  prematched=getattr(self.message, "bot_prematched", None),
-                                                 misses_so_far=self.conversation.bot_misses)
+                                                 misses_so_far=self.conversation.bot_misses, language=self.language)
         logged = candidates_json(candidates, answers)
         top = candidates[0].confidence if candidates else 0.0
         action = decision.action

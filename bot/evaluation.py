@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.matcher import Candidate, Entry, MatcherConfig, MatcherIndex
+from bot.matcher import Candidate, Entry, MatcherConfig, MatcherIndex, encoder_input
 from bot.policy import DEFAULT_THRESHOLDS, Thresholds, decide
 
 OOS = "oos"
@@ -84,6 +84,10 @@ class Figures:
     build_seconds: float
     index_size: int
     peak_memory_mb: float
+    encoder: str = "none"
+    encode_p50_ms: float = 0.0  # encoding one question alone (part of the latency above)
+    encode_p99_ms: float = 0.0
+    encoder_rss_mb: float = 0.0  # resident memory the loaded encoder adds to the process
 
     def lines(self) -> list[str]:
         out = []
@@ -96,6 +100,50 @@ class Figures:
 def decision_bucket(action: str) -> str:
     """greeting/thanks are not answers from the answer set, so they count as hand-offs."""
     return action if action in ("answer", "suggest") else "handoff"
+
+
+class CachedEncoder:
+    """An encoder that remembers every text's vector: cross-validation builds the same
+    variants into many indexes, and a benchmark should time the matcher, not re-encoding."""
+
+    def __init__(self, encoder):
+        self.inner = encoder
+        self.name, self.version, self.dim = encoder.name, encoder.version, encoder.dim
+        self.key = encoder.key
+        self.cache: dict[str, np.ndarray] = {}
+        self.bypass = False  # True: every call goes to the real encoder (latency runs)
+
+    def encode(self, texts):
+        texts = list(texts)
+        if self.bypass:
+            return self.inner.encode(texts)
+        missing = list(dict.fromkeys(t for t in texts if t not in self.cache))
+        if missing:
+            for t, v in zip(missing, self.inner.encode(missing)):
+                self.cache[t] = v
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self.cache[t] for t in texts])
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now (Linux), else its peak."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load_encoder(name: str | None, threads: int = 1):
+    """(``CachedEncoder`` or None for "none", MB of resident memory loading it added)."""
+    if not name or name == "none":
+        return None, 0.0
+    from bot import encoders
+
+    before = rss_mb()
+    encoder = encoders.create(name, threads=threads).load()
+    return CachedEncoder(encoder), rss_mb() - before
 
 
 def run_questions(index: MatcherIndex, questions: Sequence[tuple[str, str]], thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[QuestionResult]:
@@ -160,23 +208,41 @@ def summarize(results: Sequence[QuestionResult], build_seconds: float = 0.0, ind
     )
 
 
-def evaluate(train: str | Path, test: str | Path, k: int = 10, thresholds: Thresholds = DEFAULT_THRESHOLDS, config: MatcherConfig | None = None) -> tuple[Figures, list[QuestionResult]]:
-    """The benchmark: build from first-k of ``train``, ask every row of ``test``."""
+def evaluate(train: str | Path, test: str | Path, k: int = 10, thresholds: Thresholds = DEFAULT_THRESHOLDS, config: MatcherConfig | None = None, encoder=None) -> tuple[Figures, list[QuestionResult]]:
+    """The benchmark: build from first-k of ``train``, ask every row of ``test``. With an
+    ``encoder``, the variants are encoded first (as stored vectors would be) and the build
+    time is the index build from those vectors; question latency includes encoding."""
     entries = load_first_k(train, k)
     questions = read_rows(test)
+    vectors = encoder.encode([encoder_input(e.text) for e in entries]) if encoder is not None else None
     tracemalloc.start()
     t0 = time.perf_counter()
-    index = MatcherIndex.build(entries, config)
+    index = MatcherIndex.build(entries, config, encoder=encoder, vectors=vectors)
     build = time.perf_counter() - t0
     results = run_questions(index, questions, thresholds)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    # Latency measured with tracemalloc off (it slows allocation-heavy code several times).
+    # Latency measured with tracemalloc off (it slows allocation-heavy code several times),
+    # each question encoded afresh (a cache would hide the encoder's cost).
+    if isinstance(encoder, CachedEncoder):
+        encoder.bypass = True
+    enc_lat = []
     for r in results:
         t0 = time.perf_counter()
         index.match(r.text, limit=3)
         r.seconds = time.perf_counter() - t0
-    return summarize(results, build, index.size, peak / 2**20), results
+        if index.fused:
+            t0 = time.perf_counter()
+            index.question_vector(r.text)
+            enc_lat.append((time.perf_counter() - t0) * 1000)
+    if isinstance(encoder, CachedEncoder):
+        encoder.bypass = False
+    figures = summarize(results, build, index.size, peak / 2**20)
+    if encoder is not None:
+        enc_lat.sort()
+        figures.encoder = encoder.key if index.fused else f"{encoder.key} (failed: words only)"
+        figures.encode_p50_ms, figures.encode_p99_ms = _pct(enc_lat, 50), _pct(enc_lat, 99)
+    return figures, results
 
 
 def write_rows(results: Iterable[QuestionResult], path: str | Path) -> None:
@@ -209,10 +275,10 @@ def cv_folds(train: str | Path, k: int = 10, offsets: Sequence[int] = (0, 30, 60
     return folds
 
 
-def cross_validate(train: str | Path, k: int = 10, config: MatcherConfig | None = None, offsets: Sequence[int] = (0, 30, 60), thresholds: Thresholds = DEFAULT_THRESHOLDS) -> tuple[Figures, list[QuestionResult]]:
+def cross_validate(train: str | Path, k: int = 10, config: MatcherConfig | None = None, offsets: Sequence[int] = (0, 30, 60), thresholds: Thresholds = DEFAULT_THRESHOLDS, encoder=None) -> tuple[Figures, list[QuestionResult]]:
     all_results: list[QuestionResult] = []
     for entries, questions in cv_folds(train, k, offsets):
-        index = MatcherIndex.build(entries, config)
+        index = MatcherIndex.build(entries, config, encoder=encoder)
         all_results += run_questions(index, questions, thresholds)
     return summarize(all_results), all_results
 
@@ -279,7 +345,7 @@ OFF_TOPIC = [
 ]
 
 
-def calibration_features(train: str | Path, ks: Sequence[int] = (5, 10, 20), offsets: Sequence[int] = (0, 30, 60), config: MatcherConfig | None = None, off_topic: Sequence[str] = (), subsets: Sequence[int] = (0, 8, 25), seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def calibration_features(train: str | Path, ks: Sequence[int] = (5, 10, 20), offsets: Sequence[int] = (0, 30, 60), config: MatcherConfig | None = None, off_topic: Sequence[str] = (), subsets: Sequence[int] = (0, 8, 25), seed: int = 3, encoder=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features, right, uses_classifier) over cross-validation folds of train.csv alone.
 
     Features per question: top score, margin to the runner-up, best plain similarity.
@@ -294,7 +360,7 @@ def calibration_features(train: str | Path, ks: Sequence[int] = (5, 10, 20), off
             cats = sorted({str(e.answer_id) for e in entries})
             for size in subsets:
                 keep = set(rng.sample(cats, size)) if 0 < size < len(cats) else set(cats)
-                index = MatcherIndex.build([e for e in entries if str(e.answer_id) in keep], config)
+                index = MatcherIndex.build([e for e in entries if str(e.answer_id) in keep], config, encoder=encoder)
                 asked = [(t, c) for t, c in questions if c in keep] + [(t, OOS) for t in off_topic]
                 # Questions of the dropped categories are out of scope for this answer set.
                 asked += [(t, OOS) for t, c in questions[:: max(1, len(questions) // 200)] if c not in keep]
@@ -303,7 +369,7 @@ def calibration_features(train: str | Path, ks: Sequence[int] = (5, 10, 20), off
                     if not ranked:
                         continue
                     top = ranked[0][0]
-                    feats.append((top, top - (ranked[1][0] if len(ranked) > 1 else 0.0), evidence))
+                    feats.append((top, top - (ranked[1][0] if len(ranked) > 1 else 0.0), *evidence))
                     right.append(float(str(index.answer_ids[ranked[0][1]]) == cat))
                     clf.append(index.classifier is not None)
     return np.asarray(feats), np.asarray(right), np.asarray(clf)
@@ -319,6 +385,15 @@ def fit_calibration(train: str | Path, ks: Sequence[int] = (5, 10, 20), offsets:
     X, y, _ = calibration_features(train, ks, offsets, sim_cfg, off_topic)
     out["sim"] = tuple(float(v) for v in fit_logistic(X, y))
     return out
+
+
+def fit_fused_calibration(trains: Sequence[str | Path], encoder, ks: Sequence[int] = (5, 10, 20), offsets: Sequence[int] = (0, 30, 60), config: MatcherConfig | None = None, off_topic: Sequence[str] = ()) -> tuple[float, ...]:
+    """Refit ``bot.matcher.CALIB_FUSED`` on several train files together (Banking77, pt_pt,
+    es), so one confidence holds across languages and answer-set sizes; train files only."""
+    parts = [calibration_features(t, ks, offsets, config, off_topic, encoder=encoder) for t in trains]
+    X = np.vstack([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    return tuple(float(v) for v in fit_logistic(X, y))
 
 
 def choose_thresholds(results: Sequence[QuestionResult], target_precision: float = 0.92) -> float:
@@ -345,16 +420,24 @@ def synthetic_entries(source_texts: Sequence[str], n_variants: int, per_answer: 
     return out
 
 
-def latency_benchmark(train: str | Path, sizes: Sequence[int] = (1000, 10000, 100000), n_questions: int = 500, seed: int = 11, freeze_gc: bool = True) -> list[dict[str, float]]:
-    """Build time and match latency (p50/p99 ms) per synthetic index size, one process/core."""
+def latency_benchmark(train: str | Path, sizes: Sequence[int] = (1000, 10000, 100000), n_questions: int = 500, seed: int = 11, freeze_gc: bool = True, encoder=None) -> list[dict[str, float]]:
+    """Build time and match latency (p50/p99 ms) per synthetic index size, one process/core.
+
+    With an ``encoder`` the variants are encoded first (untimed: stored vectors in the app),
+    the build is from those vectors, and the latency includes encoding each question."""
     texts = [t for t, _ in read_rows(train)]
     rng = random.Random(seed)
     questions = [rng.choice(texts) for _ in range(n_questions)]
     rows = []
     for size in sizes:
         entries = synthetic_entries(texts, size)
+        vectors = None
+        if encoder is not None:
+            vectors = encoder.encode([encoder_input(e.text) for e in entries])
+            if isinstance(encoder, CachedEncoder):
+                encoder.bypass = True
         t0 = time.perf_counter()
-        index = MatcherIndex.build(entries)
+        index = MatcherIndex.build(entries, encoder=encoder, vectors=vectors)
         build = time.perf_counter() - t0
         # Long-lived servers should gc.freeze() after start-up; without it, gen-2 collections
         # that walk every object in the process land on random requests (bench/README.md).
@@ -371,6 +454,8 @@ def latency_benchmark(train: str | Path, sizes: Sequence[int] = (1000, 10000, 10
         lat.sort()
         if freeze_gc:
             gc.unfreeze()
+        if isinstance(encoder, CachedEncoder):
+            encoder.bypass = False
         rows.append({"variants": size, "build_s": build, "p50_ms": _pct(lat, 50), "p99_ms": _pct(lat, 99), "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
     return rows
 

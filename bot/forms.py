@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from inbox import bounds
 from inbox.models import Inbox
 
 from .models import LOCALES, CannedAnswer
@@ -11,7 +12,11 @@ class AnswerForm(forms.Form):
     title = forms.CharField(max_length=200)
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Answer",
                            help_text="Variables: {{contact.first_name}}, {{contact.name}}, {{agent.name}}, "
-                                     "{{inbox.name}}.")
+                                     "{{inbox.name}}; order answers: {{order.number}}, {{order.status}}, "
+                                     "{{order.tracking_url}}, {{order.carrier}}, {{order.expected_at}}.")
+    kind = forms.ChoiceField(choices=CannedAnswer.Kind.choices, initial=CannedAnswer.Kind.TEXT, required=False,
+                             help_text="Order status: the bot fills {{order.*}} from the customer's latest order, "
+                                       "or asks for the order number (docs/shops.md).")
     locale = forms.ChoiceField(choices=LOCALES, initial="pt", label="Language")
     tags = forms.CharField(max_length=255, required=False, help_text="Comma-separated.")
     variants = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False,
@@ -24,7 +29,7 @@ class AnswerForm(forms.Form):
         return [line.strip() for line in self.cleaned_data.get("variants", "").splitlines() if line.strip()]
 
     def unanswered_ids(self) -> list[int]:
-        return [int(part) for part in self.cleaned_data.get("unanswered", "").split(",") if part.strip().isdigit()]
+        return bounds.id_list(self.cleaned_data.get("unanswered", ""), name="unanswered")
 
 
 class AddVariantForm(forms.Form):
@@ -32,7 +37,7 @@ class AddVariantForm(forms.Form):
     ids = forms.CharField(widget=forms.HiddenInput)
 
     def id_list(self) -> list[int]:
-        return [int(part) for part in self.cleaned_data["ids"].split(",") if part.strip().isdigit()]
+        return bounds.id_list(self.cleaned_data["ids"], name="ids")
 
 
 class ImportForm(forms.Form):

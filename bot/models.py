@@ -83,9 +83,15 @@ class AnswerSetVersion(models.Model):
 
 
 class CannedAnswer(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        ORDER_STATUS = "order_status", "Order status (the customer's latest order; see docs/shops.md)"
+
     title = models.CharField(max_length=200, help_text="Shown to customers as a suggestion button and to agents.")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TEXT, blank=True)
     text = models.TextField(help_text="Variables: {{contact.first_name}}, {{contact.name}}, {{agent.name}}, "
-                                      "{{inbox.name}}.")
+                                      "{{inbox.name}}; order answers also {{order.number}}, {{order.status}}, "
+                                      "{{order.tracking_url}}, {{order.carrier}}, {{order.expected_at}}.")
     locale = models.CharField(max_length=5, choices=LOCALES, default="pt")
     tags = models.CharField(max_length=255, blank=True, help_text="Comma-separated.")
     active = models.BooleanField(default=True)
@@ -182,6 +188,7 @@ class BotDecisionLog(models.Model):
         REPHRASE = "rephrase", "Asked to rephrase"
         FEEDBACK = "feedback", "Recorded feedback"
         IGNORED = "ignored", "Ignored (automated message)"
+        ORDER = "order", "Order question (asked for the number, or could not verify)"
 
     conversation = models.ForeignKey("inbox.Conversation", on_delete=models.CASCADE, related_name="bot_decisions")
     message = models.ForeignKey("inbox.Message", null=True, blank=True, on_delete=models.SET_NULL,
@@ -229,3 +236,26 @@ class UnansweredQuestion(models.Model):
 
 def new_token() -> str:
     return uuid.uuid4().hex
+
+
+class VariantVector(models.Model):
+    """The sentence vector of one question text (a variant or an answer title), as one encoder
+    version computed it. Keyed by the hash of the normalised text (``bot.matcher.encoder_input``: lowercased, whitespace collapsed), so variants that read the same
+    share a row, an edited variant gets a new one, and an encoder upgrade leaves the old rows
+    unused until ``manage.py bot_encode --prune``. Written by ``bot.vectors`` in the worker,
+    never on a customer's path; the index is built from these rows (docs/bot.md)."""
+
+    encoder = models.CharField(max_length=40)
+    encoder_version = models.CharField(max_length=40)
+    text_hash = models.CharField(max_length=64, help_text="sha256 of bot.matcher.encoder_input(text).")
+    dim = models.PositiveSmallIntegerField()
+    vector = models.BinaryField(help_text="float32, little-endian, unit length.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["encoder", "encoder_version", "text_hash"], name="bot_vector_unique_text"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.encoder}@{self.encoder_version} {self.text_hash[:12]}"

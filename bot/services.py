@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -36,9 +37,10 @@ class CurationError(Exception):
 # --- the answer-set version -------------------------------------------------------------------
 
 
-def bump_answer_version() -> AnswerSetVersion:
+def bump_answer_version(*, encode: bool = True) -> AnswerSetVersion:
     """Mark the answer set as changed. Call inside the transaction that changed it, so the new
-    version becomes visible exactly when the change does."""
+    version becomes visible exactly when the change does. After the commit the worker encodes
+    the new or edited texts (``bot.encode_vectors``; ``encode=False`` from that task itself)."""
     now = timezone.now()
     updated = AnswerSetVersion.objects.filter(pk=1).update(number=F("number") + 1, token=new_token(), changed_at=now)
     if not updated:
@@ -46,6 +48,8 @@ def bump_answer_version() -> AnswerSetVersion:
             pk=1, defaults={"number": 1, "token": new_token(), "changed_at": now})
         if not created:
             AnswerSetVersion.objects.filter(pk=1).update(number=F("number") + 1, token=new_token(), changed_at=now)
+    if encode and settings.BOT_ENCODER != "none":
+        queue.enqueue("bot.encode_vectors")
     if not queue.is_immediate():  # inline, warming would only move the wait into the editor's request
         queue.enqueue("bot.warm_indexes")
     return AnswerSetVersion.objects.get(pk=1)
@@ -77,14 +81,17 @@ def _clean_variants(variants: Iterable[str]) -> list[str]:
 
 @transaction.atomic
 def answer_create(*, title: str, text: str, locale: str = "pt", tags: str = "", active: bool = True,
-                  variants: Sequence[str] = (), inboxes: Iterable[Any] = ()) -> CannedAnswer:
+                  variants: Sequence[str] = (), inboxes: Iterable[Any] = (),
+                  kind: str = CannedAnswer.Kind.TEXT) -> CannedAnswer:
     title, text = (title or "").strip(), (text or "").strip()
     if not title:
         raise CurationError("An answer needs a title.")
     if not text:
         raise CurationError("An answer needs a text.")
+    if kind not in CannedAnswer.Kind.values:
+        raise CurationError(f"Unknown answer kind {kind!r}.")
     answer = CannedAnswer.objects.create(title=title[:200], text=text, locale=_clean_locale(locale),
-                                         tags=(tags or "").strip()[:255], active=active)
+                                         tags=(tags or "").strip()[:255], active=active, kind=kind)
     QuestionVariant.objects.bulk_create(QuestionVariant(answer=answer, text=v) for v in _clean_variants(variants))
     if inboxes:
         answer.inboxes.set(inboxes)
@@ -97,7 +104,9 @@ def answer_update(*, answer: CannedAnswer, variants: Sequence[str] | None = None
                   inboxes: Iterable[Any] | None = None, **fields: Any) -> CannedAnswer:
     """Change fields (title, text, locale, tags, active); ``variants`` replaces the variants.
     Two admins saving at once: the last write wins per row, and each bumps the version."""
-    allowed = {"title", "text", "locale", "tags", "active"}
+    allowed = {"title", "text", "locale", "tags", "active", "kind"}
+    if "kind" in fields and fields["kind"] not in CannedAnswer.Kind.values:
+        raise CurationError(f"Unknown answer kind {fields['kind']!r}.")
     unknown = set(fields) - allowed
     if unknown:
         raise CurationError(f"Cannot change {', '.join(sorted(unknown))}.")

@@ -17,8 +17,9 @@ from django.views.decorators.http import require_GET, require_POST
 from rapidfuzz import fuzz, process, utils
 
 from bot.intents import detect_intent, guess_language
+from inbox import bounds
 
-from . import engine, index_cache
+from . import engine, index_cache, orders
 from . import services as bot_services
 from .forms import AddVariantForm, AnswerForm, ImportForm
 from .import_export import ImportFailed, export_csv, export_json, import_file
@@ -70,7 +71,8 @@ def answer_new(request):
                 answer = bot_services.answer_create(
                     title=form.cleaned_data["title"], text=form.cleaned_data["text"],
                     locale=form.cleaned_data["locale"], tags=form.cleaned_data["tags"],
-                    variants=form.variant_list(), inboxes=form.cleaned_data["inboxes"])
+                    variants=form.variant_list(), inboxes=form.cleaned_data["inboxes"],
+                    kind=form.cleaned_data.get("kind") or "text")
             except bot_services.CurationError as exc:
                 form.add_error(None, str(exc))
             else:
@@ -80,7 +82,7 @@ def answer_new(request):
                 messages.success(request, f"Answer “{answer.title}” created.")
                 return redirect(reverse("bot:unanswered") if ids else reverse("bot:answers"))
     else:
-        ids = [int(p) for p in request.GET.get("from", "").split(",") if p.strip().isdigit()]
+        ids = bounds.id_list(request.GET.get("from", ""), name="from")
         rows = list(UnansweredQuestion.objects.filter(pk__in=ids).order_by("-count"))
         initial = {}
         if rows:
@@ -128,7 +130,10 @@ def answers_export(request, fmt: str):
 def console(request):
     from inbox.models import Inbox
 
-    return render(request, "bot/console.html", {"inboxes": Inbox.objects.order_by("name")})
+    from . import vectors
+
+    return render(request, "bot/console.html", {"inboxes": Inbox.objects.order_by("name"),
+                                                "semantic": vectors.semantic_status()})
 
 
 @staff_required
@@ -146,16 +151,19 @@ def console_api(request):
     inbox = None
     if request.GET.get("inbox"):
         try:
-            inbox = Inbox.objects.get(pk=int(request.GET["inbox"]))
+            inbox = Inbox.objects.get(pk=bounds.bounded_int(request.GET["inbox"], name="inbox"))
         except (ValueError, Inbox.DoesNotExist):
             return JsonResponse({"error": "Unknown inbox."}, status=400)
+        except bounds.OutOfRange as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
     settings_row = bot_services.settings_for(inbox) if inbox else None
-    decision, candidates, answers = engine.evaluate(text, inbox=inbox, settings_row=settings_row)
+    language = guess_language(text)
+    decision, candidates, answers = engine.evaluate(text, inbox=inbox, settings_row=settings_row, language=language)
     thresholds = engine.thresholds_of(settings_row or BotSettings())
     chosen = [c.answer_id for c in decision.candidates]
     return JsonResponse({
         "question": text,
-        "language": guess_language(text),
+        "language": language,
         "intent": detect_intent(text) or "",
         "decision": {"action": decision.action, "reason": decision.reason, "answer_ids": chosen},
         "thresholds": {"answer": thresholds.answer, "suggest": thresholds.suggest, "margin": thresholds.margin},
@@ -215,7 +223,7 @@ def unanswered_add_variant(request):
 @staff_required
 @require_POST
 def unanswered_dismiss(request):
-    ids = [int(p) for p in request.POST.get("ids", "").split(",") if p.strip().isdigit()]
+    ids = bounds.id_list(request.POST.get("ids", ""), name="ids")
     bot_services.unanswered_resolve(ids=ids, answer=None)
     messages.success(request, "Dismissed.")
     return redirect("bot:unanswered")
@@ -235,9 +243,11 @@ def quick_replies_api(request):
         return JsonResponse({"error": "Log in first."}, status=401)
     try:
         conversation = Conversation.objects.select_related("inbox", "contact").get(
-            pk=int(request.GET.get("conversation", "")))
+            pk=bounds.bounded_int(request.GET.get("conversation", ""), name="conversation"))
     except (ValueError, Conversation.DoesNotExist):
         return JsonResponse({"error": "Unknown conversation."}, status=404)
+    except bounds.OutOfRange as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
     if not can_access_conversation(request.user, conversation):
         return JsonResponse({"error": "Unknown conversation."}, status=404)
     query = request.GET.get("q", "").strip()[:200]
@@ -250,9 +260,22 @@ def quick_replies_api(request):
         picked = [(by_id[key], score) for _text, score, key in ranked]
     else:
         picked = [(a, 100.0) for a in sorted(answers, key=lambda a: (-a.usage_count, a.title))[:QUICK_REPLY_LIMIT]]
-    return JsonResponse({"results": [
-        {"id": a.pk, "title": a.title, "locale": a.locale, "tags": a.tag_list, "score": round(score, 1),
-         "text": engine.fill_variables(a.text, contact=conversation.contact, agent=request.user,
-                                       inbox=conversation.inbox)}
-        for a, score in picked
-    ]})
+    latest = orders.latest_order(conversation.contact_id)
+
+    def text_of(answer) -> str:
+        text = engine.fill_variables(answer.text, contact=conversation.contact, agent=request.user,
+                                     inbox=conversation.inbox)
+        if not orders.is_order_answer(answer):
+            return text
+        if latest is None:
+            return orders.fill_order_variables(text, None, answer.locale)
+        return orders.render(text, latest, answer.locale)
+
+    language = (conversation.contact.locale or "pt")[:2].lower()
+    results = [{"id": a.pk, "title": a.title, "locale": a.locale, "tags": a.tag_list, "score": round(score, 1),
+                "text": text_of(a)} for a, score in picked]
+    # The customer's own orders, insertable like answers ("/pedido", "/1001").
+    for item in orders.composer_items(conversation.contact_id, language, query):
+        results.append({"id": item["id"], "title": item["title"], "locale": language, "tags": [], "score": 100.0,
+                        "text": item["text"]})
+    return JsonResponse({"results": results, "orders": orders.composer_variables(conversation.contact_id, language)})

@@ -55,6 +55,8 @@ class MessengerAdapter(meta.MetaAdapter):
     window_hours = 24
     #: With the HUMAN_AGENT tag (``human_agent_tag`` config) agents may answer for 7 days.
     human_agent_window_hours = 7 * 24
+    #: A webhook gives only the page-scoped id; the name comes from the profile API.
+    fetches_profile = True
 
     @property
     def page_id(self) -> str:
@@ -125,6 +127,23 @@ class MessengerAdapter(meta.MetaAdapter):
                     reaction_to_provider_id=target,
                     sent_at=when,
                     metadata={"type": "reaction", "reaction_removed": removed, **notes},
+                )
+            )
+        elif isinstance(event.get("message_edit"), dict):
+            # The customer edited an earlier message; the write path changes the original.
+            edit = event["message_edit"]
+            target = as_str(edit.get("mid"))
+            if not sender or not target:
+                result.skipped.append(f"{where}: message_edit without sender or mid")
+                return
+            result.messages.append(
+                InboundMessage(
+                    provider_message_id=f"edit:{target}:{as_str(edit.get('num_edit')) or event.get('timestamp')}",
+                    sender_address=sender,
+                    text=as_str(edit.get("text")),
+                    edit_of_provider_id=target,
+                    sent_at=when,
+                    metadata={"type": "message_edit", **notes},
                 )
             )
         elif isinstance(event.get("delivery"), dict):

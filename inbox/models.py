@@ -5,12 +5,15 @@ Only ``inbox.services`` creates or changes these rows (see docs/architecture.md)
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from .encryption import EncryptedJSONField, EncryptedTextField
 
 
 def new_public_id() -> str:
@@ -25,6 +28,7 @@ class ChannelKind(models.TextChoices):
     WEBCHAT = "webchat", "Web chat"
     WHATSAPP = "whatsapp", "WhatsApp"
     MESSENGER = "messenger", "Messenger"
+    INSTAGRAM = "instagram", "Instagram"
     EMAIL = "email", "E-mail"
 
 
@@ -76,15 +80,17 @@ class Inbox(models.Model):
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False,
                                  help_text="Used in the widget snippet and the webhook URL.")
     enabled = models.BooleanField(default=True)
-    channel_config = models.JSONField(default=dict, blank=True,
-                                      help_text="Provider settings and credentials (see docs/channels.md).")
+    channel_config = EncryptedJSONField(default=dict, blank=True,
+                                        help_text="Provider settings and credentials (see docs/channels.md); "
+                                                  "stored encrypted.")
     channel_state = models.JSONField(default=dict, blank=True, editable=False,
                                      help_text="Adapter bookkeeping, e.g. the last IMAP UID seen.")
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     webhook_verify_token = models.CharField(max_length=64, default=new_secret)
-    widget_secret = models.CharField(max_length=64, default=new_secret,
-                                     help_text="HMAC key for identity verification from the shop's site.")
+    widget_secret = EncryptedTextField(default=new_secret,
+                                       help_text="HMAC key for identity verification from the shop's site; "
+                                                 "stored encrypted.")
     allowed_origins = models.TextField(
         blank=True, help_text="Web chat: one origin per line (https://shop.example.com). Empty allows any.")
     widget_settings = models.JSONField(default=dict, blank=True,
@@ -96,6 +102,10 @@ class Inbox(models.Model):
         help_text='Opening hours by weekday 0=Monday: {"0": [["09:00", "18:00"]], ...}. Empty means always open.')
     out_of_hours_message = models.TextField(blank=True)
     auto_assign = models.BooleanField(default=True, help_text="Give handed-off conversations to an online agent.")
+    phone_region = models.CharField(
+        max_length=2, blank=True,
+        help_text="Country (ISO code, e.g. BR, AR, MX) of phone numbers typed here without a country code. "
+                  "Empty uses the installation's PHONE_DEFAULT_REGION.")
     reopen_window_hours = models.PositiveIntegerField(
         default=72, help_text="A customer's message within this time after resolution reopens the conversation; "
                               "later ones start a new conversation.")
@@ -108,6 +118,20 @@ class Inbox(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.get_channel_kind_display()})"
 
+    def clean(self) -> None:
+        super().clean()
+        if self.phone_region:
+            import phonenumbers
+            from django.core.exceptions import ValidationError
+
+            self.phone_region = self.phone_region.upper()
+            if self.phone_region not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValidationError({"phone_region": f"{self.phone_region!r} is not a country code such as BR, AR or MX."})
+
+    @property
+    def default_phone_region(self) -> str:
+        return (self.phone_region or getattr(settings, "PHONE_DEFAULT_REGION", "") or "BR").upper()
+
     def origin_allowed(self, origin: str) -> bool:
         allowed = [line.strip().rstrip("/") for line in self.allowed_origins.splitlines() if line.strip()]
         return not allowed or origin.rstrip("/") in allowed
@@ -117,7 +141,7 @@ class Contact(models.Model):
     name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(blank=True, db_index=True)
     phone = models.CharField(max_length=40, blank=True, db_index=True,
-                             help_text="E.164 digits, e.g. +5511999990000.")
+                             help_text="E.164, e.g. +5511999990000; a number that is not valid is kept as typed.")
     locale = models.CharField(max_length=10, blank=True)
     avatar_url = models.URLField(blank=True)
     attributes = models.JSONField(default=dict, blank=True)
@@ -127,6 +151,13 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.email or self.phone or f"Contact #{self.pk}"
+
+    @property
+    def phone_valid(self) -> bool:
+        """False for a number kept as typed because it could not be read (never merged on)."""
+        from .phones import parse_phone
+
+        return bool(self.phone) and parse_phone(self.phone).e164 == self.phone
 
     @property
     def first_name(self) -> str:
@@ -183,6 +214,7 @@ class Conversation(models.Model):
         NO_ANSWERS = "no_answers", "No canned answers for this inbox"
         BOT_DISABLED = "bot_disabled", "The bot is off for this inbox"
         BOT_ERROR = "bot_error", "The bot failed"
+        ORDER_ISSUE = "order_issue", "An order needs a person (late, cancelled, refunded, not found)"
 
     inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="conversations")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
@@ -281,7 +313,13 @@ class Message(models.Model):
 
 
 def attachment_path(instance: "Attachment", filename: str) -> str:
-    return f"attachments/{timezone.now():%Y/%m}/{secrets.token_hex(8)}/{filename or 'file'}"
+    """A generated storage name: the sender's file name is never part of a path (it may hold
+    ``../``, NUL or a 300-character name). Only a short alphanumeric extension is kept, so the
+    file stays recognisable on disk; ``Attachment.filename`` keeps the name for display and
+    download."""
+    extension = re.search(r"\.([A-Za-z0-9]{1,10})$", filename or "")
+    suffix = "." + extension.group(1).lower() if extension else ""
+    return f"attachments/{timezone.now():%Y/%m}/{secrets.token_hex(16)}{suffix}"
 
 
 class Attachment(models.Model):
@@ -301,6 +339,9 @@ class Attachment(models.Model):
     provider_media_id = models.CharField(max_length=255, blank=True)
     source_url = models.URLField(max_length=2000, blank=True)
     error = models.CharField(max_length=255, blank=True)
+    download_attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                           help_text="When a download that failed for a temporary reason is tried again.")
 
     def __str__(self) -> str:
         return self.filename or f"attachment {self.pk}"
@@ -335,7 +376,11 @@ class WebhookEvent(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     error = models.TextField(blank=True)
     summary = models.TextField(blank=True, help_text="What processing did: messages, statuses, skipped items.")
+    failures = models.JSONField(default=list, blank=True,
+                                help_text="The items that could not be stored: [{item, provider_id, error}].")
     attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                           help_text="When a failed event is processed again automatically.")
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
@@ -344,3 +389,11 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_kind} event {self.pk} ({self.status})"
+
+
+class FailedWebhookEvent(WebhookEvent):
+    """The admin's list of events that could not be processed (fully), to look into and retry."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "failed webhook event"

@@ -21,10 +21,12 @@ from channels_adapters.base import (
     SendError,
     TemplateRef,
 )
-from channels_adapters.registry import get_adapter
+from channels_adapters.registry import adapter_class_for, get_adapter
 
 from . import queue, services
+from .files import signed_url
 from .models import ChannelKind, ContactIdentity, Message
+from .phones import parse_phone, to_wa_id
 from .presenters import agent_name
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,11 @@ def recipient_address(message: Message) -> str:
         return identity.address
     if message.inbox.channel_kind == ChannelKind.EMAIL:
         return message.conversation.contact.email
+    if message.inbox.channel_kind == ChannelKind.WHATSAPP:
+        # Known only by a number (an order): send to the canonical number; WhatsApp's answer
+        # then names the real wa_id (see ``deliver``).
+        line = parse_phone(message.conversation.contact.phone).e164
+        return to_wa_id(line)
     return ""
 
 
@@ -55,7 +62,9 @@ def build_outbound(message: Message) -> OutboundMessage:
         if attachment.file:
             with attachment.file.open("rb") as fh:
                 data = fh.read()
-        url = f"{settings.PUBLIC_BASE_URL}{attachment.file.url}" if attachment.file else ""
+        # Providers that fetch media by URL (Instagram always, WhatsApp and Messenger by link) get
+        # a signed, expiring link: the files are not public (see files.py).
+        url = f"{settings.PUBLIC_BASE_URL.rstrip('/')}{signed_url(attachment)}" if attachment.file else ""
         attachments.append(OutboundAttachment(filename=attachment.filename, content_type=attachment.content_type,
                                               data=data, url=url))
     template = None
@@ -71,11 +80,14 @@ def build_outbound(message: Message) -> OutboundMessage:
         extra.update({"in_reply_to": last_in or (thread[-1] if thread else ""), "references": thread[-20:],
                       "reply_token": conversation.thread_token})
     tag = ""
-    if message.inbox.channel_kind == ChannelKind.MESSENGER:
-        # Past the standard 24 hours, the HUMAN_AGENT tag (when enabled) covers up to 7 days.
+    adapter_class = adapter_class_for(message.inbox.channel_kind)
+    if getattr(adapter_class, "human_agent_window_hours", None):
+        # Messenger and Instagram: past the standard window, the HUMAN_AGENT tag (when enabled)
+        # covers up to 7 days.
         last_in = conversation.last_incoming_at
+        window = dt.timedelta(hours=getattr(adapter_class, "window_hours", 24))
         if (message.inbox.channel_config.get("human_agent_tag") and last_in
-                and timezone.now() - last_in > dt.timedelta(hours=24)):
+                and timezone.now() - last_in > window):
             tag = "HUMAN_AGENT"
     return OutboundMessage(
         recipient_address=recipient_address(message),
@@ -119,6 +131,9 @@ def deliver(message_id: int, *, now: dt.datetime | None = None) -> str:
         queue.enqueue("inbox.deliver_message", message_id, eta=retry_at, after_commit=False)
         return "retry"
     services.record_send_success(message=message, provider_message_id=result.provider_message_id)
+    if message.inbox.channel_kind == ChannelKind.WHATSAPP and result.metadata.get("wa_id"):
+        services.contact_record_wa_id(contact=message.conversation.contact, wa_id=result.metadata["wa_id"],
+                                      sent_to=outbound.recipient_address)
     if message.inbox.channel_kind == ChannelKind.WEBCHAT and message.sender_kind == Message.SenderKind.AGENT:
         queue.enqueue("inbox.email_copy_if_unseen", message_id, delay=settings.WEBCHAT_EMAIL_COPY_DELAY,
                       after_commit=False)

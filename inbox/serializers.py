@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from .bounds import MAX_DATE, MAX_ID, MIN_DATE
+
 from .models import ChannelKind, Contact, ContactIdentity, Conversation, Inbox, Message
 from .presenters import agent_name
 
@@ -26,11 +28,14 @@ class IdentityOutputSerializer(serializers.ModelSerializer):
 
 class ContactOutputSerializer(serializers.ModelSerializer):
     identities = IdentityOutputSerializer(many=True, read_only=True)
+    phone_valid = serializers.BooleanField(read_only=True, help_text=(
+        "False when the phone could not be read as a valid number: it is kept as typed and never "
+        "used to match contacts."))
 
     class Meta:
         model = Contact
-        fields = ["id", "name", "email", "phone", "locale", "avatar_url", "attributes", "opted_out", "identities",
-                  "created_at", "updated_at"]
+        fields = ["id", "name", "email", "phone", "phone_valid", "locale", "avatar_url", "attributes", "opted_out",
+                  "identities", "created_at", "updated_at"]
 
 
 class ContactSummarySerializer(serializers.ModelSerializer):
@@ -118,7 +123,7 @@ class ContactUpdateInputSerializer(serializers.Serializer):
 class ConversationFilterSerializer(serializers.Serializer):
     view = serializers.ChoiceField(choices=["all", "mine", "unassigned"], required=False, default="all")
     status = serializers.ChoiceField(choices=Conversation.Status.choices, required=False)
-    inbox = serializers.IntegerField(required=False)
+    inbox = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     channel = serializers.ChoiceField(choices=ChannelKind.choices, required=False)
     label = serializers.CharField(required=False, max_length=50)
     q = serializers.CharField(required=False, allow_blank=True, max_length=200)
@@ -127,13 +132,18 @@ class ConversationFilterSerializer(serializers.Serializer):
 class ConversationUpdateInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Conversation.Status.choices, required=False)
     snoozed_until = serializers.DateTimeField(required=False)
-    assignee = serializers.IntegerField(required=False, allow_null=True,
+    assignee = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID,
                                         help_text="A user id, or null to unassign.")
     expected_assignee = serializers.IntegerField(
-        required=False, allow_null=True,
+        required=False, allow_null=True, min_value=1, max_value=MAX_ID,
         help_text="The assignee you saw; the change is refused (409) if someone else changed it meanwhile.")
     labels = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
     priority = serializers.ChoiceField(choices=Conversation.Priority.choices, required=False)
+
+    def validate_snoozed_until(self, value):
+        if not MIN_DATE <= value.date() <= MAX_DATE:
+            raise serializers.ValidationError(f"Must be between {MIN_DATE} and {MAX_DATE}.")
+        return value
 
     def validate(self, data):
         if data.get("status") == Conversation.Status.SNOOZED and not data.get("snoozed_until"):

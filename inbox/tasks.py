@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
@@ -19,7 +20,7 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 from channels_adapters.base import InboundAttachment
 from channels_adapters.registry import get_adapter
 
-from . import queue, services
+from . import queue, services, webhook_events
 from .inbound import process_webhook_event
 from .inbound_batch import process_waiting_events
 from .mail_polling import due_inboxes, poll_inbox, poll_interval
@@ -62,18 +63,20 @@ def download_attachment(attachment_id: int) -> None:
         fetched = get_adapter(attachment.message.inbox).fetch_media(item)
     except Exception as exc:
         logger.warning("media download for attachment %s failed: %s", attachment_id, exc)
-        services.attachment_store_download(attachment=attachment, data=None, error=str(exc))
+        # Provider errors say whether trying again can help; anything else (a network
+        # failure, a bug) is treated as temporary and retried a bounded number of times.
+        services.attachment_download_failed(attachment=attachment, error=str(exc) or type(exc).__name__,
+                                            temporary=not getattr(exc, "permanent", False))
         return
-    if fetched.content_type and not attachment.content_type:
-        attachment.content_type = fetched.content_type
-    services.attachment_store_download(attachment=attachment, data=fetched.data,
+    services.attachment_store_download(attachment=attachment, data=fetched.data, content_type=fetched.content_type,
                                        error="" if fetched.data is not None else "no data")
 
 
-def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+def sweep(*, now: dt.datetime | None = None, purge: bool = True) -> dict[str, int]:
     """Finish what lost tasks left: due sends, unprocessed webhook events, customer messages
     whose handlers (the bot) never ran, stuck sends, snoozed conversations whose time came,
-    stale agent connections."""
+    stale agent connections; retry failed events and media downloads that are due; delete raw
+    events past their retention (``purge``)."""
     now = now or timezone.now()
     counts = {"woken": services.wake_snoozed(now=now)}
     due = list(Message.objects.filter(delivery_state="queued", next_attempt_at__lte=now - STALE_AFTER)
@@ -95,10 +98,20 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
                       "Check with the customer before sending again.")
         counts["uncertain_sends"] += 1
     events = list(WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, received_at__lte=now - STALE_AFTER,
-                                              attempts__lt=5).values_list("pk", flat=True)[:200])
+                                              attempts__lt=settings.WEBHOOK_MAX_ATTEMPTS).values_list("pk", flat=True)[:200])
     for pk in events:
         process_webhook_event(pk)
     counts["reprocessed_events"] = len(events)
+    retries = webhook_events.due_retries(now=now)
+    for pk in retries:
+        process_webhook_event(pk)
+    counts["retried_events"] = len(retries)
+    downloads = list(Attachment.objects.filter(status=Attachment.Status.PENDING, next_attempt_at__lte=now)
+                     .values_list("pk", flat=True)[:200])
+    for pk in downloads:
+        download_attachment(pk)
+    counts["retried_downloads"] = len(downloads)
+    counts["purged_events"] = webhook_events.purge_old_events(now=now) if purge else 0
     due = services.messages_due_for_handlers(older_than=now - STALE_AFTER)
     for pk in due:
         run_inbound_handlers(pk)
@@ -110,9 +123,17 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
 
 @db_periodic_task(crontab(minute="*"))
 def sweep_task() -> None:
-    counts = sweep()
+    counts = sweep(purge=False)
     if any(counts.values()):
         logger.info("sweep: %s", counts)
+
+
+@db_periodic_task(crontab(minute="17"))
+def purge_webhook_events_task() -> None:
+    """Hourly: raw events past ``WEBHOOK_EVENT_RETENTION_DAYS`` (processed and rejected ones)."""
+    deleted = webhook_events.purge_old_events()
+    if deleted:
+        logger.info("deleted %s raw webhook events past their retention", deleted)
 
 
 @queue.register("inbox.poll_mailbox")
@@ -160,7 +181,8 @@ def send_channel_action(conversation_id: int, action: str) -> None:
 @queue.register("inbox.fetch_contact_profile")
 @db_task()
 def fetch_contact_profile(inbox_id: int, contact_id: int, address: str) -> None:
-    """Messenger gives only an id; the name comes from the profile API."""
+    """Messenger and Instagram give only an id; the name (and Instagram's @username) come from
+    the profile API, once, after the customer's first message."""
     inbox, contact = Inbox.objects.filter(pk=inbox_id).first(), Contact.objects.filter(pk=contact_id).first()
     if inbox is None or contact is None or contact.name:
         return
@@ -172,6 +194,8 @@ def fetch_contact_profile(inbox_id: int, contact_id: int, address: str) -> None:
     fields = {"name": profile.get("name", "")}
     if profile.get("profile_pic"):
         fields["avatar_url"] = profile["profile_pic"][:200]
+    if profile.get("username"):
+        fields["attributes"] = {**contact.attributes, f"{inbox.channel_kind}_username": profile["username"]}
     if fields["name"]:
         services.contact_update(contact=contact, **fields)
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from inbox.api_schema import errors
 from inbox.models import Contact
 
 from . import selectors, services
@@ -38,6 +40,9 @@ class CustomerUpsertApi(APIView):
 
     permission_classes = [ShopIntegration]
 
+    @extend_schema(request=CustomerInSerializer, responses={200: CustomerOutSerializer, 201: CustomerOutSerializer,
+                                                            **errors(400, 403)},
+                   summary="Create or update a customer (found by e-mail, then phone)")
     def post(self, request):
         data = CustomerInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -54,6 +59,9 @@ class OrderUpsertApi(APIView):
 
     permission_classes = [ShopIntegration]
 
+    @extend_schema(request=OrderInSerializer, responses={200: OrderOutSerializer, 201: OrderOutSerializer,
+                                                         **errors(400, 403)},
+                   summary="Create or update one order, or a list of orders (all or nothing)")
     def post(self, request):
         many = isinstance(request.data, list)
         data = OrderInSerializer(data=request.data, many=many)
@@ -77,5 +85,6 @@ class OrderUpsertApi(APIView):
 class CustomerMetricsApi(APIView):
     permission_classes = [ShopIntegration]
 
+    @extend_schema(responses={200: CustomerOutSerializer, **errors(403, 404)}, summary="A customer and their metrics")
     def get(self, request, contact_id: int):
         return Response(_customer_out(get_object_or_404(Contact, pk=contact_id)))

@@ -117,6 +117,19 @@ class Order(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     items = models.JSONField(default=list, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # What shop platforms add (docs/shops.md); empty for orders from the API or a CSV file.
+    number = models.CharField(max_length=50, blank=True, help_text="The number the customer sees (#1001).")
+    source = models.CharField(max_length=80, blank=True, db_index=True,
+                              help_text="platform:connection: for orders from a shop connection.")
+    platform_status = models.CharField(max_length=100, blank=True, help_text="The platform's own status words.")
+    source_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="The platform's last change of this order; an older update is ignored.")
+    tracking_number = models.CharField(max_length=100, blank=True)
+    tracking_url = models.URLField(max_length=500, blank=True)
+    carrier = models.CharField(max_length=100, blank=True)
+    expected_at = models.DateField(null=True, blank=True, help_text="Expected delivery date, where the shop has one.")
+    shipping_city = models.CharField(max_length=100, blank=True)
+    shipping_state = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -125,7 +138,11 @@ class Order(models.Model):
         indexes = [models.Index(fields=["contact", "-ordered_at"], name="order_contact_date")]
 
     def __str__(self) -> str:
-        return f"Order {self.external_id}"
+        return f"Order {self.display_number}"
+
+    @property
+    def display_number(self) -> str:
+        return self.number or self.external_id
 
 
 class FollowUpRule(models.Model):

@@ -13,13 +13,15 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from inbox import bounds
 from inbox.selectors import contacts_for, inboxes_for
 
 from . import followups, reports, selectors, services
 from .models import Survey
 from .survey_tokens import survey_for_signed_token
 
-CHANNEL_COLORS = {"webchat": "#2563eb", "whatsapp": "#16a34a", "messenger": "#9333ea", "email": "#ea580c"}
+CHANNEL_COLORS = {"webchat": "#2563eb", "whatsapp": "#16a34a", "messenger": "#9333ea",
+                  "instagram": "#d62976", "email": "#ea580c"}
 
 
 # --- contact panel --------------------------------------------------------------------------------
@@ -76,19 +78,20 @@ def survey_link(request, signed: str):
 # --- reports --------------------------------------------------------------------------------------
 
 
-def _parse_date(value: str | None, default: dt.date) -> dt.date:
+def _parse_date(value: str | None, default: dt.date, name: str) -> dt.date:
+    """A YYYY-MM-DD date; garbage gives ``default``, a date out of range a 400 (OutOfRange)."""
     try:
-        return dt.date.fromisoformat(value) if value else default
+        date = dt.date.fromisoformat(value) if value else default
     except ValueError:
         return default
+    return bounds.bounded_date(date, name=name)
 
 
 def _period(request) -> tuple[reports.Period, dict]:
     today = timezone.localdate()
-    date_to = _parse_date(request.GET.get("to"), today)
-    date_from = _parse_date(request.GET.get("from"), date_to - dt.timedelta(days=29))
-    inbox_id = request.GET.get("inbox") or None
-    inbox_id = int(inbox_id) if inbox_id and inbox_id.isdigit() else None
+    date_to = _parse_date(request.GET.get("to"), today, "to")
+    date_from = _parse_date(request.GET.get("from"), max(date_to - dt.timedelta(days=29), bounds.MIN_DATE), "from")
+    inbox_id = bounds.optional_id(request.GET.get("inbox"), name="inbox")
     period = reports.period_for(user=request.user, date_from=date_from, date_to=date_to, inbox_id=inbox_id)
     return period, {"from": min(date_from, date_to).isoformat(), "to": max(date_from, date_to).isoformat(),
                     "inbox": inbox_id}

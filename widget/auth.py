@@ -142,12 +142,19 @@ def identify_visitor(*, inbox: Inbox, visitor_id: str, user_id: Any, user_hash: 
     return contact
 
 
-def capture_contact_details(*, inbox: Inbox, visitor_id: str, email: str = "", name: str = "") -> Contact:
-    """The visitor typed an e-mail (offline form, pre-chat form). Unverified, so it is stored on
-    the visitor's own contact and never merges it with anyone else's."""
+def capture_contact_details(*, inbox: Inbox, visitor_id: str, email: str = "", name: str = "",
+                            phone: str = "") -> Contact:
+    """The visitor typed an e-mail or a phone number (offline form, pre-chat form). Unverified,
+    so it is stored on the visitor's own contact and never merges it with anyone else's; a phone
+    is read in the inbox's region (``(11) 98765-4321`` in a BR inbox is +5511987654321) and the
+    agents see contacts on the same line as possible duplicates."""
     fields: dict[str, str] = {}
     if email:
         fields["email"] = clean_email(email)
+    if phone:
+        if not isinstance(phone, str) or len(phone.strip()) > 40:
+            raise ValueError("The phone number can be at most 40 characters long.")
+        fields["phone"] = phone.strip()
     if name:
         if not isinstance(name, str) or len(name.strip()) > 200:
             raise ValueError("The name can be at most 200 characters long.")
@@ -155,7 +162,7 @@ def capture_contact_details(*, inbox: Inbox, visitor_id: str, email: str = "", n
     if not fields:
         raise ValueError("Please enter your e-mail address.")
     contact = services.contact_for_identity(channel_kind=ChannelKind.WEBCHAT, address=visitor_address(visitor_id))
-    return services.contact_update(contact=contact, **fields)
+    return services.contact_update(contact=contact, phone_region=inbox.default_phone_region, **fields)
 
 
 # --- reads ----------------------------------------------------------------------------------------

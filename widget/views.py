@@ -247,13 +247,14 @@ def upload_view(request):
 
 @widget_endpoint(("POST",))
 def contact_view(request):
-    """The visitor leaves an e-mail address (and optionally a name) for a later answer."""
+    """The visitor leaves an e-mail address or a phone number (and optionally a name)."""
     if widget_auth.rate_limited("contact-visitor", request.visitor_id):
         return _error("Too many changes. Please wait a few minutes.", 429, "rate_limited")
     try:
         data = _json_body(request)
         contact = widget_auth.capture_contact_details(inbox=request.widget_inbox, visitor_id=request.visitor_id,
-                                                      email=data.get("email") or "", name=data.get("name") or "")
+                                                      email=data.get("email") or "", name=data.get("name") or "",
+                                                      phone=data.get("phone") or "")
     except ValueError as exc:
         return _error(str(exc), 400, "invalid")
     return JsonResponse({"ok": True, "has_email": bool(contact.email), "name": contact.name})

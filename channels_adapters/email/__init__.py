@@ -19,6 +19,9 @@ Configuration keys (the inbox's ``channel_config``):
     Shared secret for the inbound-parse webhook (see ``EmailAdapter.verify_request``).
 ``max_attachment_bytes``
     Larger attachments are replaced by a note in the message text (default 20 MiB).
+``max_mime_parts``, ``max_multipart_boundaries``, ``max_nested_messages``, ``max_recipients``,
+``max_html_bytes``, ``max_html_depth``, ``max_text_chars``, ``imap_max_message_bytes``
+    Work bounds for hostile mail; see ``channels_adapters.email.limits``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import re
 from collections.abc import Mapping
 from email import policy
 from email.parser import BytesParser
@@ -52,6 +56,7 @@ from .imap import (
     mark_processed,
     poll_mailbox,
 )
+from .limits import EmailLimits, limit_form
 from .loops import Bounce, automation_reasons, parse_bounce
 from .parsing import (
     DEFAULT_MAX_ATTACHMENT_BYTES,
@@ -66,7 +71,7 @@ from .quotes import html_to_text, strip_quotes_html, strip_quotes_text
 from .smtp import connect_smtp, send_via_smtp
 
 __all__ = [
-    "EmailAdapter", "ParsedEmail", "EmailAttachment", "Bounce", "parse_email", "to_inbound",
+    "EmailAdapter", "EmailLimits", "ParsedEmail", "EmailAttachment", "Bounce", "parse_email", "to_inbound",
     "reply_address", "token_from_addresses", "automation_reasons", "parse_bounce",
     "build_reply", "reply_subject", "message_id_for", "send_via_smtp", "poll_mailbox",
     "mark_processed", "MailboxError", "MailboxUnavailable", "MailboxLoginFailed",
@@ -76,6 +81,8 @@ __all__ = [
 #: Form fields that carry the whole raw message: Mailgun's "body-mime" (the MIME-URL route),
 #: SendGrid Inbound Parse's "email" (with "Send raw" on).
 RAW_FORM_FIELDS = ("body-mime", "email")
+#: An inbound-parse form has a few dozen fields (attachments included); read at most these.
+MAX_FORM_FIELDS = 200
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
@@ -100,13 +107,17 @@ class EmailAdapter(BaseAdapter):
     def max_attachment_bytes(self) -> int:
         return int(self.config.get("max_attachment_bytes") or DEFAULT_MAX_ATTACHMENT_BYTES)
 
+    @property
+    def limits(self) -> EmailLimits:
+        return EmailLimits.from_config(self.config)
+
     def own_addresses(self) -> list[str]:
         return [a for a in (self.address, self.config.get("smtp_username") or "") if "@" in a]
 
     def parse_raw(self, raw: bytes) -> ParsedWebhook:
         """One raw message (from IMAP or a webhook) as a ``ParsedWebhook``: a bounce becomes a
         failed ``StatusUpdate``, anything else an ``InboundMessage``."""
-        parsed = parse_email(raw, max_attachment_bytes=self.max_attachment_bytes)
+        parsed = parse_email(raw, max_attachment_bytes=self.max_attachment_bytes, limits=self.limits)
         result = ParsedWebhook()
         bounce = parse_bounce(parsed)
         if bounce is not None:
@@ -148,16 +159,37 @@ class EmailAdapter(BaseAdapter):
 
     def parse(self, body: bytes, headers: Mapping[str, str]) -> ParsedWebhook:
         """Raw MIME (``message/rfc822``, ``text/plain``) or an inbound-parse form post."""
-        content_type = _header(headers, "Content-Type").lower()
+        content_type = _header(headers, "Content-Type")  # boundaries are case-sensitive
         raw = self._raw_from_request(body, content_type)
         if not raw or not raw.strip():
             raise WebhookRejected("the request carries no e-mail message", 400)
         return self.parse_raw(raw)
 
-    def _raw_from_request(self, body: bytes, content_type: str) -> bytes:
+    def check_request(self, body: bytes, headers: Mapping[str, str]) -> None:
+        """The envelope only (content type, a raw-message field, a non-empty body): parsing a
+        mail can take a while and runs in the task, never in the webhook request."""
+        content_type = _header(headers, "Content-Type").lower()
         if content_type.startswith("multipart/form-data"):
+            if not re.search(rb'name="?(%s)"?' % b"|".join(re.escape(n.encode()) for n in RAW_FORM_FIELDS), body):
+                raise WebhookRejected("form post has no raw message field (expected 'body-mime' from Mailgun "
+                                      "or 'email' from SendGrid with raw mode on)", 400)
+            return
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            self._raw_from_request(body, _header(headers, "Content-Type"))  # parse_qs is linear and cheap
+            return
+        if not (content_type.startswith(("message/rfc822", "text/plain", "application/octet-stream"))
+                or not content_type):
+            raise WebhookRejected(f"unsupported Content-Type {content_type!r}", 400)
+        if not body.strip():
+            raise WebhookRejected("the request carries no e-mail message", 400)
+
+    def _raw_from_request(self, body: bytes, content_type: str) -> bytes:
+        original, content_type = content_type, content_type.lower()
+        if content_type.startswith("multipart/form-data"):
+            # a form with thousands of fields would be slow to read: at most MAX_FORM_FIELDS
+            body = limit_form(body, original, MAX_FORM_FIELDS)
             form = BytesParser(policy=policy.HTTP).parsebytes(
-                b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+                b"Content-Type: " + original.encode("latin-1") + b"\r\n\r\n" + body
             )
             if not form.is_multipart():
                 raise WebhookRejected("multipart/form-data body could not be read", 400)

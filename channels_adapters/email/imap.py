@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 DEFAULT_BATCH = 50
+DEFAULT_MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 DEFAULT_TIMEOUT = 30.0
 SECURITY_MODES = ("ssl", "starttls", "none")
 
@@ -123,10 +124,8 @@ def _search(conn: imaplib.IMAP4, *criteria: str) -> list[int]:
     return sorted(int(x) for x in b" ".join(d for d in data if d).split())
 
 
-def _fetch(conn: imaplib.IMAP4, uids: list[int]) -> list[tuple[int, bytes]]:
-    if not uids:
-        return []
-    typ, data = conn.uid("FETCH", ",".join(map(str, uids)), "(UID BODY.PEEK[])")
+def _fetch_items(conn: imaplib.IMAP4, uids: list[int], what: str) -> dict[int, bytes]:
+    typ, data = conn.uid("FETCH", ",".join(map(str, uids)), what)
     if typ != "OK":
         raise MailboxError(f"UID FETCH failed: {_text(data)}")
     found: dict[int, bytes] = {}
@@ -135,6 +134,45 @@ def _fetch(conn: imaplib.IMAP4, uids: list[int]) -> list[tuple[int, bytes]]:
             match = re.search(rb"UID (\d+)", item[0])
             if match:
                 found[int(match.group(1))] = item[1]
+    return found
+
+
+def _sizes(conn: imaplib.IMAP4, uids: list[int]) -> dict[int, int]:
+    typ, data = conn.uid("FETCH", ",".join(map(str, uids)), "(UID RFC822.SIZE)")
+    if typ != "OK":
+        raise MailboxError(f"UID FETCH RFC822.SIZE failed: {_text(data)}")
+    sizes: dict[int, int] = {}
+    for item in data:
+        line = item[0] if isinstance(item, tuple) else item
+        if isinstance(line, bytes):
+            uid, size = re.search(rb"UID (\d+)", line), re.search(rb"RFC822\.SIZE (\d+)", line)
+            if uid and size:
+                sizes[int(uid.group(1))] = int(size.group(1))
+    return sizes
+
+
+def _too_large_stand_in(headers: bytes, size: int, limit: int) -> bytes:
+    """The headers of a mail too large to download, with a text body saying so: the mail keeps
+    its Message-ID, sender and thread, and the agent knows to look in the mailbox."""
+    headers = re.sub(rb"(?im)^(content-[a-z-]+|mime-version):.*(\r?\n[ \t].*)*\r?\n", b"", headers)
+    note = (f"[This e-mail is {size / 1048576:.1f} MB, over the {limit / 1048576:.1f} MB limit of this inbox "
+            "(imap_max_message_bytes), so it was not downloaded. It is still in the mailbox.]\r\n")
+    return (headers.rstrip(b"\r\n") + b"\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            b"X-Inbox-Not-Downloaded: " + str(size).encode() + b"\r\n\r\n" + note.encode())
+
+
+def _fetch(conn: imaplib.IMAP4, uids: list[int], *, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[tuple[int, bytes]]:
+    """The raw messages of ``uids``; one over ``max_bytes`` is replaced by its headers and a note
+    (see ``_too_large_stand_in``), so a huge mail neither fills memory nor blocks the mailbox."""
+    if not uids:
+        return []
+    sizes = _sizes(conn, uids)
+    large = [uid for uid in uids if sizes.get(uid, 0) > max_bytes]
+    small = [uid for uid in uids if uid not in large]
+    found = _fetch_items(conn, small, "(UID BODY.PEEK[])") if small else {}
+    if large:
+        for uid, headers in _fetch_items(conn, large, "(UID BODY.PEEK[HEADER])").items():
+            found[uid] = _too_large_stand_in(headers, sizes[uid], max_bytes)
     return [(uid, found[uid]) for uid in uids if uid in found]
 
 
@@ -162,7 +200,8 @@ def poll_mailbox(config: Mapping[str, Any], state: Mapping[str, Any] | None, *,
         # "N:*" always matches the highest UID even when it is below N, hence the filter
         candidates += [uid for uid in _search(conn, f"UID {start}:*") if uid >= start]
         batch = sorted(set(candidates))[:batch_size]
-        messages = _fetch(conn, batch)
+        max_bytes = int(config.get("imap_max_message_bytes") or DEFAULT_MAX_MESSAGE_BYTES)
+        messages = _fetch(conn, batch, max_bytes=max_bytes)
         if len(batch) < len(set(candidates)):
             new_last = batch[-1]
         else:

@@ -20,20 +20,54 @@ _SMTP_CODE = re.compile(r"\b([45]\d\d)[ -]")
 _ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 _BOUNCE_SUBJECT = re.compile(
     r"(undeliver|undelivered mail|delivery status notification|delivery failure|mail delivery"
-    r"|failure notice|returned mail|delivery has failed|could not be delivered"
+    r"|failure notice|returned mail|delivery has failed|delivery failed|could not be delivered"
+    r"|delivery warning|delivery notification|non remis|undeliverable"
     r"|n[ãa]o (foi )?entregue|falha na entrega|no se pudo entregar|error de entrega)",
     re.IGNORECASE,
 )
 _DAEMON = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.IGNORECASE)
+#: Local parts only machines send from: delivery daemons, no-reply senders (Amazon SES/SNS
+#: notifications, shop platforms), mail gateways and antivirus scanners.
+_MACHINE_LOCAL_PART = re.compile(
+    r"^(mailer-?daemon|mail-daemon|postmaster|ndr|bounces?([+=.-].*)?|mdaemon"
+    r"|no[-_.]?reply([+=.-].*)?|do[-_.]?not[-_.]?reply|n[aã]o[-_.]?respond[ae]|no[-_.]?responder"
+    r"|.*(anti-?virus|virus-?scan|mailscanner|mailsweeper|scanmail|interscan|symantec|smtp_mail_service"
+    r"|mail_service|quarantine|spam-?filter).*"
+    r"|imss|e500_smtp_mail_service)$",
+    re.IGNORECASE,
+)
+_MACHINE_DOMAIN = re.compile(r"(^|\.)(amazonses\.com|sns\.amazonaws\.com)$", re.IGNORECASE)
+#: A From with no address at all, or the null address: "MAILER-DAEMON", "Postmaster <>", "<>".
+_NULL_OR_DAEMON_FROM = re.compile(
+    r"^\s*(\"?(mailer[- ]?daemon|postmaster|mail delivery (subsystem|system))\"?\s*)?(<\s*>)?\s*$", re.IGNORECASE)
+#: Subjects auto-responders put first (en, pt, es, fr, de, nl); anchored so a customer's
+#: "Automatic replies are not working" or "Out of office chairs" does not match.
+_AUTO_REPLY_SUBJECT = re.compile(
+    r"^\s*(auto(matic)?[ -]?(reply|replies|response|answer)|autoreply|auto-?responder"
+    r"|out of (the )?office(\s+auto-?reply)?|resposta autom[aá]tica|respuesta autom[aá]tica"
+    r"|r[ée]ponse automatique|automatische antwort|abwesenheitsnotiz|afwezigheidsmelding"
+    r"|ausente|fora do escrit[oó]rio|fuera de la oficina)\s*(:|$|\(|-)",
+    re.IGNORECASE,
+)
+#: What only a delivery report says: an enhanced status code, an SMTP reply with its code, or
+#: "could not be delivered to <an e-mail address>".
+_DSN_TEXT = re.compile(
+    r"(\b[45]\d\d[ -]#?[45]\.\d{1,3}\.\d{1,3}\b|Status:\s*[45]\.\d{1,3}\.\d|#[45]\.\d{1,3}\.\d{1,3}\b"
+    r"|(?:^|said:|reason:|\()\s*5\d\d[ -]\S*\s*(user|mailbox|recipient|unknown|rejected|no such)"
+    r"|Diagnostic-Code:|Final-Recipient:|Failed Recipient:"
+    r"|(could not be delivered|was not delivered|could not deliver message|delivery (has )?failed"
+    r"|undeliverable|n[ãa]o p[ôo]de ser entregue|no se pudo entregar)[^@\n]{0,60}\n?[^@\n]{0,60}"
+    r"[\w.+-]+@[\w-]+\.[\w.-]+)",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def _message(msg) -> Message:
     """Accept an ``EmailMessage``, a ``ParsedEmail`` or raw bytes."""
     if isinstance(msg, (bytes, bytearray)):
         return BytesParser(policy=policy.default).parsebytes(bytes(msg))
-    inner = getattr(msg, "message", None)
-    if inner is not None:
-        return inner
+    if hasattr(msg, "raw_sha256"):  # a ParsedEmail; its message is None when parsing failed
+        return msg.message if msg.message is not None else Message()
     return msg
 
 
@@ -50,7 +84,8 @@ def _from_address(msg: Message) -> str:
         header = msg.get("From")
         addresses = getattr(header, "addresses", None) or ()
         if addresses:
-            return addresses[0].addr_spec.lower()
+            address = addresses[0].addr_spec.lower()
+            return address if "@" in address else ""
     except Exception:
         pass
     found = _ADDRESS.findall(_get(msg, "From"))
@@ -83,8 +118,18 @@ def automation_reasons(msg, *, own_addresses=()) -> list[str]:
     if msg.get("Return-Path") is not None and _get(msg, "Return-Path").replace(" ", "") in {"<>", ""}:
         reasons.append("empty Return-Path")
     sender = _from_address(msg)
+    local, _, domain = sender.partition("@")
     if sender and _DAEMON.match(sender):
         reasons.append(f"from {sender}")
+    elif sender and (_MACHINE_LOCAL_PART.match(local) or _MACHINE_DOMAIN.search(domain)):
+        reasons.append(f"machine sender {sender}")
+    elif not sender and _NULL_OR_DAEMON_FROM.match(_get(msg, "From")):
+        reasons.append(f"null or daemon sender {_get(msg, 'From') or '(none)'!r}")
+    subject = _get(msg, "Subject")
+    if _AUTO_REPLY_SUBJECT.match(re.sub(r"^\s*((re|fw|fwd|enc|rv|aw|wg)\s*:\s*)+", "", subject, flags=re.I)):
+        reasons.append(f"auto-reply subject {subject[:60]!r}")
+    elif _BOUNCE_SUBJECT.search(subject) and _DSN_TEXT.search(_all_text(msg)[:20_000]):
+        reasons.append(f"bounce subject {subject[:60]!r} with a delivery report text")
     if msg.get_content_type() == "multipart/report":
         reasons.append("delivery report")
     own = {_normalize(a) for a in own_addresses if a}

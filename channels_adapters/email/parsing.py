@@ -3,6 +3,10 @@
 ``parse_email`` never raises on bad input: what could be read is returned, and every problem
 (malformed MIME, undecodable charset, unreadable header, oversized attachment) is listed in
 ``ParsedEmail.defects`` or ``ParsedEmail.notes`` so nothing is lost silently.
+
+The work is bounded before anything is parsed (``limits.EmailLimits``: MIME parts, nesting,
+recipients, HTML size and depth); a mail that was cut keeps its untouched original as an
+``original-message.eml`` attachment.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ import nh3
 
 from channels_adapters.base import InboundAttachment, InboundMessage
 
+from .limits import DEFAULT_LIMITS, EmailLimits, limit_html, limit_raw
 from .quotes import html_to_text, strip_quotes_html, strip_quotes_text
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+ORIGINAL_FILENAME = "original-message.eml"
+_UNSAFE_FILENAME_CHARS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff\u202a-\u202e\u2066-\u2069\ufeff]")
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 # cid: keeps inline images resolvable once the integrator stores them by Content-ID.
@@ -63,6 +70,7 @@ class ParsedEmail:
     attachments: list[EmailAttachment] = dataclasses.field(default_factory=list)
     defects: list[str] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)  # e.g. oversized attachments
+    limits: list[str] = dataclasses.field(default_factory=list)  # work bounds that cut something
     raw_sha256: str = ""
     message: EmailMessage | None = dataclasses.field(default=None, repr=False)
 
@@ -206,9 +214,26 @@ def _defect_text(defect) -> str:
     return f"{name}: {detail}" if detail and detail != name else name
 
 
+def safe_filename(name: str, *, max_length: int = 200) -> str:
+    """The sender's file name as something safe to show and offer for download: no directory
+    part (``../../x.pdf`` -> ``x.pdf``), no control, NUL, surrogate or bidi-override characters,
+    no leading dots, at most ``max_length`` characters with the extension kept. May be ''.
+    Storage never uses it as a path (``inbox.models.attachment_path`` generates one)."""
+    name = _UNSAFE_FILENAME_CHARS.sub("", str(name or ""))
+    name = re.split(r"[/\\]", name)[-1]
+    name = re.sub(r"\s+", " ", name).strip().lstrip(".").strip()
+    if len(name) > max_length:
+        stem, dot, ext = name.rpartition(".")
+        if dot and 0 < len(ext) <= 12:
+            name = stem[: max_length - len(ext) - 1].rstrip() + "." + ext
+        else:
+            name = name[:max_length]
+    return name
+
+
 def _filename(part: Message) -> str:
     try:
-        return part.get_filename() or ""
+        return safe_filename(part.get_filename() or "")
     except Exception:
         return ""
 
@@ -235,18 +260,43 @@ def _human_size(size: int) -> str:
 # --- parsing ------------------------------------------------------------------------------------
 
 
-def parse_email(raw: bytes, *, max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES) -> ParsedEmail:
+def parse_email(raw: bytes, *, max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
+                limits: EmailLimits = DEFAULT_LIMITS) -> ParsedEmail:
     """Read one RFC 5322 message. Never raises; see ``ParsedEmail.defects``."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8", errors="surrogateescape")
     parsed = ParsedEmail(raw_sha256=hashlib.sha256(raw).hexdigest())
-    defects = parsed.defects
+    original = raw
+    raw, parsed.limits = limit_raw(raw, limits)
     try:
-        msg = BytesParser(policy=policy.default).parsebytes(raw)
+        _parse_into(parsed, raw, max_attachment_bytes, limits)
     except Exception as exc:  # the parser is lenient; this is a last resort
-        defects.append(f"message could not be parsed: {exc}")
-        parsed.text = parsed.new_text = raw.decode("utf-8", errors="replace")
-        return parsed
+        parsed.defects.append(f"message could not be parsed: {type(exc).__name__}: {exc}")
+        parsed.message = None
+        text = raw[: limits.max_text_chars].decode("utf-8", errors="replace")
+        parsed.text = parsed.new_text = text
+        parsed.html = ""
+        parsed.limits.append("the message could not be parsed: it is shown as raw text")
+    if parsed.limits:
+        _keep_original(parsed, original, max_attachment_bytes)
+    return parsed
+
+
+def _keep_original(parsed: ParsedEmail, original: bytes, max_attachment_bytes: int) -> None:
+    too_large = len(original) > max_attachment_bytes
+    parsed.attachments.append(EmailAttachment(
+        filename=ORIGINAL_FILENAME, content_type="message/rfc822", data=None if too_large else original,
+        size=len(original), too_large=too_large,
+    ))
+    where = (f"The original is attached as {ORIGINAL_FILENAME}." if not too_large
+             else "The original is too large to attach; it stays in the mailbox or the stored raw event.")
+    parsed.notes.append("[This e-mail was only partly read (" + "; ".join(parsed.limits) + "). " + where + "]")
+    parsed.new_text = "\n\n".join([parsed.new_text, parsed.notes[-1]]).strip()
+
+
+def _parse_into(parsed: ParsedEmail, raw: bytes, max_attachment_bytes: int, limits: EmailLimits) -> None:
+    defects = parsed.defects
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
     parsed.message = msg
 
     parsed.message_id = (_MSGID.findall(_header(msg, "Message-ID", defects)) or [""])[0]
@@ -274,9 +324,13 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int = DEFAULT_MAX_ATTACHMEN
 
     # text is always derived from the original HTML (the extractor drops scripts and styles and
     # outputs plain text), so sanitizing cannot remove the markers quote stripping relies on
-    html = "\n".join(html_parts)
+    html, html_limits = limit_html("\n".join(html_parts), limits)
+    parsed.limits.extend(html_limits)
     parsed.html = sanitize_html(html)
     plain = "\n\n".join(p.strip("\n") for p in plain_parts if p.strip())
+    if len(plain) > limits.max_text_chars:
+        plain = plain[: limits.max_text_chars]
+        parsed.limits.append(f"the text body is over {limits.max_text_chars} characters: only the beginning is shown")
     parsed.text = plain.strip() or html_to_text(html)
 
     if plain.strip():
@@ -290,7 +344,6 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int = DEFAULT_MAX_ATTACHMEN
         parsed.new_text = strip_quotes_html(html)[0] or parsed.text
     if parsed.notes:
         parsed.new_text = "\n\n".join([parsed.new_text, *parsed.notes]).strip()
-    return parsed
 
 
 def _walk(part, parsed, plain_parts, html_parts, limit, *, in_alternative):
@@ -346,7 +399,7 @@ def _add_attachment(part: Message, parsed: ParsedEmail, limit: int) -> None:
             parsed.defects.append(f"attached message could not be read: {exc}")
             data = b""
         subject = str(inner.get("Subject", "")) if isinstance(inner, Message) else ""
-        filename = _filename(part) or (re.sub(r"[^\w .-]", "_", subject)[:60] or "message") + ".eml"
+        filename = _filename(part) or safe_filename((re.sub(r"[^\w .-]", "_", subject)[:60] or "message") + ".eml")
     else:
         try:
             data = part.get_payload(decode=True)
@@ -426,6 +479,7 @@ def to_inbound(
             "plus_token": token,
             "automation_reasons": reasons,
             "defects": list(parsed.defects),
+            "limits": list(parsed.limits),
             "oversized_attachments": [
                 {"filename": a.filename, "content_type": a.content_type, "size": a.size}
                 for a in parsed.attachments if a.too_large

@@ -25,21 +25,40 @@ _ATTRIBUTION = re.compile(
     r"|El\s.{4,300}?\sescribi[oó]\s*:"  # es
     r"|Le\s.{4,300}?\sa\s+[ée]crit\s*:"  # fr
     r"|Am\s.{4,300}?\sschrieb\s.{0,100}:"  # de
-    r"|.{0,200}<[^<>\s]+@[^<>\s]+>\s+(wrote|escreveu|escribi[oó])\s*:"  # "Ana <a@x> wrote:"
+    r"|Op\s.{4,300}?\sschreef\s.{0,100}:"  # nl
+    r"|Den\s.{4,300}?\sskrev\s.{0,100}:"  # sv, da, no
+    r"|W\s+dniu\s.{4,300}?\snapisa[łl]\s*(\(a\))?.{0,100}:"  # pl
+    r"|Il\s.{4,300}?\sha\s+scritto\s*:"  # it
+    r"|.{0,300}?\s(написал|написала|написал\(а\))\s*:"  # ru
+    r"|.{0,200}<[^<>\s]+@[^<>\s]+>\s+(wrote|escreveu|escribi[oó]|schrieb|schreef|skrev|napisa[łl]\s*(\(a\))?"
+    r"|ha\s+scritto|a\s+[ée]crit)\s*:"  # "Ana <a@x> wrote:"
     r")\s*$",
     re.IGNORECASE | re.DOTALL,
 )
 _ORIGINAL_MESSAGE = re.compile(
-    r"^\s*-{2,}\s*(Original Message|Mensagem original|Mensaje original|Message d'origine"
-    r"|Urspr[üu]ngliche Nachricht)\s*-{2,}\s*$",
+    r"^\s*-{2,}\s*(Original Message|Reply Message|Mensagem original|Mensaje original|Message d'origine"
+    r"|Urspr[üu]ngliche Nachricht|Oorspronkelijk bericht|Originalmeddelande|Oprindelig meddelelse"
+    r"|Opprinnelig melding|Wiadomo[śs][ćc] oryginalna|Messaggio originale|Исходное сообщение)\s*-{2,}\s*$",
+    re.IGNORECASE,
+)
+#: A forwarded mail: what follows is the point of the mail, not history to hide.
+_FORWARD = re.compile(
+    r"^\s*(-{3,}\s*(Forwarded message|Mensagem encaminhada|Mensaje reenviado|Message transf[ée]r[ée]"
+    r"|Weitergeleitete Nachricht|Doorgestuurd bericht|Vidarebefordrat meddelande|Videresendt (melding|meddelelse)"
+    r"|Wiadomo[śs][ćc] przekazana|Messaggio inoltrato|Пересылаемое сообщение)\s*-{3,}"
+    r"|Begin forwarded message\s*:|In[ií]cio da mensagem encaminhada\s*:|Inicio del mensaje reenviado\s*:)\s*$",
     re.IGNORECASE,
 )
 _UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
 # Outlook's header block: "From: / De:" followed within a few lines by Sent/To/Subject.
-_HEADER_FROM = re.compile(r"^\s*\*?(From|De|Von)\s*:\*?\s*\S", re.IGNORECASE)
+# Outlook and other clients in en/pt/es/fr/de/nl/sv/da/no/pl/it/ru; the block may start with
+# Date:/Sent: instead of From:, as long as a From-like line is part of it.
+_HEADER_FROM = re.compile(r"^\s*\*?(From|De|Von|Van|Fra|Från|Od|Da|От)\s*:\*?\s*\S", re.IGNORECASE)
 _HEADER_OTHER = re.compile(
     r"^\s*\*?(Sent|Date|To|Subject|Cc|Enviado|Enviada|Enviado el|Data|Fecha|Para|Assunto"
-    r"|Asunto|Gesendet|An|Betreff)\s*:\*?", re.IGNORECASE
+    r"|Asunto|Gesendet|Datum|An|Betreff|Verzonden|Aan|Onderwerp|Sendt|Skickat|Til|Till|Emne|Ämne"
+    r"|Wysłano|Wys[łl]ane|Do|Temat|Inviato|A|Oggetto|Отправлено|Дата|Кому|Тема|Objet|Envoy[ée]|[ÀA])\s*:\*?",
+    re.IGNORECASE,
 )
 _SIGNATURE_DELIMITER = re.compile(r"^-- ?$")
 _MOBILE_SIGNATURE = re.compile(
@@ -51,12 +70,19 @@ _MOBILE_SIGNATURE = re.compile(
 
 
 def _is_attribution(lines: list[str], i: int) -> int:
-    """How many lines starting at ``i`` form an attribution line (0 if none)."""
+    """How many lines starting at ``i`` form an attribution line (0 if none).
+
+    A wrapped attribution is tried over two or three lines, but only when it does not start on
+    a later line: "Reply" directly above "On ... wrote:" (no blank line) is the reply, not part
+    of the attribution."""
     for span in (1, 2, 3):
         if i + span > len(lines) or not lines[i + span - 1].strip():
             break  # an attribution never spans a blank line
         joined = " ".join(line.strip() for line in lines[i : i + span])
         if _ATTRIBUTION.match(joined):
+            if span > 1 and any(_ATTRIBUTION.match(" ".join(line.strip() for line in lines[j : i + span]))
+                                for j in range(i + 1, i + span)):
+                return 0  # it starts further down
             return span
         # an attribution ends with the colon: stop growing once a line ends with one
         if lines[i + span - 1].rstrip().endswith(":"):
@@ -65,10 +91,22 @@ def _is_attribution(lines: list[str], i: int) -> int:
 
 
 def _is_header_block(lines: list[str], i: int) -> bool:
-    if not _HEADER_FROM.match(lines[i]):
-        return False
-    others = sum(1 for line in lines[i + 1 : i + 6] if _HEADER_OTHER.match(line))
-    return others >= 2
+    if _HEADER_FROM.match(lines[i]):
+        others = sum(1 for line in lines[i + 1 : i + 6] if _HEADER_OTHER.match(line))
+        return others >= 2
+    if _HEADER_OTHER.match(lines[i]) and re.match(r"^\s*\*?(Date|Sent|Data|Datum|Fecha|Sendt|Skickat)\s*:",
+                                                   lines[i], re.IGNORECASE):
+        block = lines[i + 1 : i + 6]
+        return (any(_HEADER_FROM.match(line) for line in block)
+                and sum(1 for line in block if _HEADER_OTHER.match(line)) >= 1)
+    return False
+
+
+def _forward_start(lines: list[str]) -> int | None:
+    for i, line in enumerate(lines):
+        if _FORWARD.match(line):
+            return i
+    return None
 
 
 def _quote_start(lines: list[str]) -> tuple[int, int] | None:
@@ -101,6 +139,10 @@ def strip_quotes_text(text: str) -> str:
         return ""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     start = _quote_start(lines)
+    forward = _forward_start(lines)
+    if forward is not None and (start is None or start[0] >= forward):
+        # a forward: the forwarded mail is what the customer sends us, keep it whole
+        return _tidy(_strip_signature(lines[:forward]) + lines[forward:]) or text.strip()
     head = lines[: start[0]] if start else lines
     head = [line for line in head if not line.lstrip().startswith(">")]
     head = _strip_signature(head)
@@ -252,7 +294,19 @@ def _html_to_text(html: str, *, strip_quotes: bool) -> tuple[str, bool]:
     return parser.text(), parser.found_quote
 
 
+_FORWARD_HINT = re.compile(
+    r"Forwarded message|Begin forwarded|encaminhada|reenviado|transf[ée]r[ée]|Weitergeleitete|Doorgestuurd"
+    r"|Vidarebefordrat|Videresendt|przekazana|inoltrato|Пересылаемое", re.IGNORECASE)
+
+
 def strip_quotes_html(html: str) -> tuple[str, bool]:
-    """The new text of an HTML reply, and whether a client's quote marker was found."""
+    """The new text of an HTML reply, and whether a client's quote marker was found. A forward
+    (Gmail puts the forwarded mail inside ``gmail_quote``) keeps the forwarded content."""
+    if html and _FORWARD_HINT.search(html):
+        full = html_to_text(html)
+        lines = full.split("\n")
+        forward, start = _forward_start(lines), _quote_start(lines)
+        if forward is not None and (start is None or start[0] >= forward):
+            return strip_quotes_text(full), False
     text, found = _html_to_text(html, strip_quotes=True)
     return strip_quotes_text(text), found

@@ -19,6 +19,10 @@ from .messages import add_system_message
 
 Status = Conversation.Status
 
+#: Channels where the customer sees that the business read their message, and the typing bubble.
+SEEN_RECEIPT_CHANNELS = (ChannelKind.MESSENGER, ChannelKind.INSTAGRAM, ChannelKind.WHATSAPP)
+TYPING_CHANNELS = (ChannelKind.MESSENGER, ChannelKind.INSTAGRAM)
+
 
 @transaction.atomic
 def set_status(*, conversation: Conversation, status: str, actor=None, snoozed_until: dt.datetime | None = None) -> Conversation:
@@ -129,7 +133,7 @@ def mark_read(*, conversation: Conversation, user) -> None:
     unseen = conversation.messages.filter(direction=Message.Direction.INCOMING)
     if previous:
         unseen = unseen.filter(created_at__gt=previous)
-    if conversation.inbox.channel_kind in (ChannelKind.MESSENGER, ChannelKind.WHATSAPP) and unseen.exists():
+    if conversation.inbox.channel_kind in SEEN_RECEIPT_CHANNELS and unseen.exists():
         # Tell the customer's app the business saw the message (blue ticks / "Seen").
         queue.enqueue("inbox.send_channel_action", conversation.pk, "mark_seen")
 
@@ -142,7 +146,7 @@ def typing(*, conversation: Conversation, who: str, is_typing: bool, name: str =
     if who == "agent":
         events.send_event([events.conversation_group(conversation.pk), events.inbox_group(conversation.inbox_id)],
                           "typing", payload)
-        if is_typing and conversation.inbox.channel_kind == ChannelKind.MESSENGER:
+        if is_typing and conversation.inbox.channel_kind in TYPING_CHANNELS:
             queue.enqueue("inbox.send_channel_action", conversation.pk, "typing_on", after_commit=False)
     else:
         events.send_event([events.inbox_group(conversation.inbox_id)], "typing", payload)

@@ -52,7 +52,8 @@ def followup_conversation(rule: FollowUpRule, contact: Contact, context: dict[st
 def followup_new_conversation_inbox(rule: FollowUpRule, contact: Contact) -> Inbox | None:
     """For a customer who never talked to support (known from the shop's orders): the first
     enabled inbox, on a preferred channel, where the contact has an address."""
-    kinds = rule.channel_preference or [ChannelKind.WHATSAPP, ChannelKind.EMAIL, ChannelKind.MESSENGER]
+    kinds = rule.channel_preference or [ChannelKind.WHATSAPP, ChannelKind.EMAIL, ChannelKind.MESSENGER,
+                                        ChannelKind.INSTAGRAM]
     known = set(contact.identities.values_list("channel_kind", flat=True))
     for kind in kinds:
         if kind in known:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from inbox import services as inbox_services
 from inbox.models import ChannelKind, Contact
+from inbox.phones import parse_phone, to_wa_id
 
 from ..models import Order
 from .common import RetentionError
@@ -25,20 +26,19 @@ logger = logging.getLogger(__name__)
 
 
 def find_contact(*, email: str = "", phone: str = "") -> Contact | None:
-    """The contact with this e-mail (first), else this phone: on the contact or as an identity."""
+    """The contact with this e-mail (first), else the one contact on this phone line (in any
+    equivalent form: the ninth digit in Brazil, 549/54 in Argentina, 521/52 in Mexico; see
+    docs/phone-numbers.md). Several contacts on the line: None, and they show as duplicates."""
     email = inbox_services.normalize_email(email)
-    phone = inbox_services.normalize_phone(phone)
+    line = parse_phone(inbox_services.normalize_phone(phone)).e164 if phone else ""
     if email:
         found = (Contact.objects.filter(email__iexact=email).order_by("pk").first()
                  or Contact.objects.filter(identities__channel_kind=ChannelKind.EMAIL,
                                            identities__address__iexact=email).order_by("pk").first())
         if found:
             return found
-    if phone:
-        digits = phone.lstrip("+")
-        return (Contact.objects.filter(phone=phone).order_by("pk").first()
-                or Contact.objects.filter(identities__channel_kind=ChannelKind.WHATSAPP,
-                                          identities__address__in=[digits, phone]).order_by("pk").first())
+    if line:
+        return inbox_services.contact_for_phone(line)
     return None
 
 
@@ -46,20 +46,29 @@ def find_contact(*, email: str = "", phone: str = "") -> Contact | None:
 def customer_upsert(*, email: str = "", phone: str = "", name: str = "", locale: str = "") -> tuple[Contact, bool]:
     """Find the shop's customer among the contacts by e-mail or phone, or create one with an
     e-mail identity (or, with only a phone, a WhatsApp identity), so the customer's first
-    message on that channel lands on the same contact. Returns (contact, created)."""
+    message on that channel lands on the same contact. Returns (contact, created).
+
+    Numbers without a country code are read in ``PHONE_DEFAULT_REGION``. One that cannot be
+    read is kept on the contact as typed, but never matched on nor used as a WhatsApp address."""
     email = inbox_services.normalize_email(email)
-    phone_normalized = inbox_services.normalize_phone(phone)
-    if not email and not phone_normalized:
+    phone_normalized = inbox_services.normalize_phone(phone) if phone else ""
+    line = parse_phone(phone_normalized).e164
+    if not email and not line:
+        if phone_normalized:
+            raise RetentionError(f"The phone number {phone_normalized!r} cannot be read; send it with the country "
+                                 "code (+55 11 98765-4321) or send an e-mail address.")
         raise RetentionError("A customer needs an e-mail address or a phone number.")
-    contact = find_contact(email=email, phone=phone_normalized)
+    contact = find_contact(email=email, phone=line)
     created = contact is None
     if created:
         if email:
             contact = inbox_services.contact_for_identity(channel_kind=ChannelKind.EMAIL, address=email, name=name,
                                                           email=email, phone=phone_normalized, locale=locale)
         else:
+            # The canonical number as a WhatsApp address until WhatsApp names the real wa_id
+            # (the first message from the customer, or the answer to our first send).
             contact = inbox_services.contact_for_identity(
-                channel_kind=ChannelKind.WHATSAPP, address=phone_normalized.lstrip("+"), name=name,
+                channel_kind=ChannelKind.WHATSAPP, address=to_wa_id(line), name=name,
                 phone=phone_normalized, locale=locale)
     changes: dict[str, Any] = {}
     for field, value in (("name", name), ("email", email), ("phone", phone_normalized), ("locale", locale)):

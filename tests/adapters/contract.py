@@ -209,7 +209,8 @@ class AdapterContractTests:
         assert isinstance(message, InboundMessage)
         assert message.provider_message_id and message.sender_address
         assert message.sent_at is not None and message.sent_at.tzinfo is not None
-        has_content = message.text or message.attachments or message.location or message.reaction_to_provider_id
+        has_content = (message.text or message.attachments or message.location or message.reaction_to_provider_id
+                       or message.unsend_of_provider_id)
         assert has_content or message.unsupported or message.metadata.get("reaction_removed"), message
         for attachment in message.attachments:
             assert attachment.kind in {"image", "audio", "video", "file", "sticker"}

@@ -63,7 +63,7 @@ def strict(inbox, **fields):
 
 
 def write(inbox, text="", *, sender="visitor-1", payload="", automated=False, name="Maria Silva"):
-    # The bot answers in a task queued when the message commits (immediate under tests).
+    """The customer writes; the commit then runs the bot's task (Huey is immediate here)."""
     with TestCase.captureOnCommitCallbacks(execute=True):
         result = services.receive_inbound(inbox=inbox, inbound=InboundMessage(
             provider_message_id=f"in-{next(_ids)}", sender_address=sender, text=text, sender_name=name,

@@ -14,6 +14,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 def fake_graph(settings):
     with FakeGraphAPI() as graph:
         settings.META_GRAPH_API_BASE = graph.base_url
+        settings.INSTAGRAM_GRAPH_API_BASE = graph.base_url
         yield graph
 
 

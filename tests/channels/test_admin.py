@@ -78,3 +78,31 @@ def test_contact_edit_goes_through_services(admin_client):
     assert response.status_code == 302, response.content.decode()[:2000]
     contact = Contact.objects.get(pk=contact.pk)
     assert (contact.name, contact.email) == ("Maria", "maria@example.com")  # normalized by the service
+
+
+def test_instagram_inbox_setup_and_test_connection(admin_client, fake_graph, settings):
+    settings.INSTAGRAM_GRAPH_API_BASE = fake_graph.base_url
+    good = make_inbox("instagram", name="IG good", channel_config={
+        "instagram_account_id": "17841400000000001", "access_token": "t", "app_secret": "s"})
+    wrong = make_inbox("instagram", name="IG wrong", channel_config={
+        "instagram_account_id": "42", "access_token": "t", "app_secret": "s"})
+    page = admin_client.get(f"/admin/inbox/inbox/{good.pk}/change/").content.decode()
+    assert f"/webhooks/instagram/{good.public_id}/" in page and good.webhook_verify_token in page
+    assert "instagram_account_id" in page and "messaging_seen" in page and 'name="phone_region"' in page
+    response = admin_client.post("/admin/inbox/inbox/", {"action": "test_connection",
+                                                         "_selected_action": [good.pk, wrong.pk]}, follow=True)
+    text = response.content.decode()
+    assert "IG good: OK — @acme.store (17841400000000001)" in text
+    assert "belongs to Instagram account 17841400000000001" in Inbox.objects.get(pk=wrong.pk).last_error
+    assert [r.path for r in fake_graph.requests] == ["/me", "/me"]
+
+
+def test_inbox_phone_region_must_be_a_country_code():
+    from django.core.exceptions import ValidationError
+
+    inbox = make_inbox("webchat", phone_region="ar")
+    inbox.full_clean()
+    assert inbox.phone_region == "AR" and inbox.default_phone_region == "AR"
+    inbox.phone_region = "XX"
+    with pytest.raises(ValidationError, match="not a country code"):
+        inbox.full_clean()

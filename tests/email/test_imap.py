@@ -152,3 +152,19 @@ def test_missing_folder_is_a_clear_error(dovecot):
 
     with pytest.raises(MailboxFolderError, match="'Nope'"):
         poll_mailbox(dovecot.config(imap_folder="Nope"), {})
+
+
+def test_a_mail_over_the_size_limit_is_imported_as_headers_and_a_note(dovecot):
+    config = {**dovecot.config(), "imap_max_message_bytes": 2000}
+    big = (b"From: Big <big@example.test>\r\nTo: support@shop.test\r\nSubject: huge\r\n"
+           b"Message-ID: <big@example.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n"
+           + b"x" * 5000 + b"\r\n")
+    dovecot.append(mail(1))
+    dovecot.append(big)
+    messages, _ = poll_mailbox(config, {})
+    assert ids(messages) == ["<q1@example.test>", "<big@example.test>"]
+    assert messages[0][1].endswith(b"Question number 1\r\n")
+    stand_in = parse_email(messages[1][1])
+    assert len(messages[1][1]) < 1000 and b"x" * 100 not in messages[1][1]
+    assert stand_in.subject == "huge" and stand_in.from_address == "big@example.test"
+    assert "not downloaded" in stand_in.new_text and "still in the mailbox" in stand_in.new_text

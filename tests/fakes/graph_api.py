@@ -15,6 +15,8 @@ timeouts deterministic: the server never answers, so the client's timeout is wha
 Other processes (an app under a browser test) can use the same server by its ``base_url``,
 and steer it over HTTP: ``POST /__fake__/fail_next`` (same JSON keys as ``fail_next``),
 ``POST /__fake__/media`` (``{"media_id", "data_base64", "mime_type"}``),
+``POST /__fake__/cdn`` (``{"name", "data_base64", "content_type"}``, answers its ``url``),
+``POST /__fake__/instagram_profile`` (``{"igsid", "name", "username", "profile_pic"}``),
 ``GET /__fake__/requests``, ``POST /__fake__/reset``. Run standalone with
 ``python -m tests.fakes.graph_api --port 8999``.
 """
@@ -138,7 +140,12 @@ class FakeGraphAPI:
             }
             self.pages: dict[str, dict[str, Any]] = {"me": {"id": "111222333", "name": "Acme Page"}}
             self.profiles: dict[str, dict[str, Any]] = {}
+            #: ``GET /me?fields=user_id,...`` on Instagram's host (Instagram API with Instagram Login).
+            self.instagram_account: dict[str, Any] = {"id": "9876500000000001", "user_id": "17841400000000001",
+                                                      "username": "acme.store", "name": "Acme Store"}
             self.cdn_files: dict[str, tuple[bytes, str]] = {}
+            #: The ``contacts[].wa_id`` a WhatsApp send to a number answers (default: its digits).
+            self.wa_ids: dict[str, str] = {}
 
     def add_media(self, media_id: str, data: bytes, mime_type: str = "application/octet-stream",
                   *, declared_size: int | None = None) -> None:
@@ -157,6 +164,17 @@ class FakeGraphAPI:
         with self._lock:
             self.profiles[psid] = {"first_name": first_name, "last_name": last_name,
                                    "profile_pic": profile_pic, "id": psid}
+
+    def set_wa_id(self, number: str, wa_id: str) -> None:
+        """Answer sends to ``number`` with this ``wa_id``, like WhatsApp does for a Brazilian
+        mobile registered before the ninth digit."""
+        with self._lock:
+            self.wa_ids[number] = wa_id
+
+    def add_instagram_profile(self, igsid: str, name: str = "", username: str = "", profile_pic: str = "") -> None:
+        """What ``GET /{igsid}?fields=name,username,profile_pic`` answers for an Instagram user."""
+        with self._lock:
+            self.profiles[igsid] = {"name": name, "username": username, "profile_pic": profile_pic, "id": igsid}
 
     def fail_next(self, status: int = 500, error: dict[str, Any] | None = None, times: int = 1, *,
                   close: bool = False, hang: bool = False, delay: float = 0.0,
@@ -272,6 +290,9 @@ class FakeGraphAPI:
             media_id = str(10**15 + self.next_id())
             self.add_media(media_id, data, req.form.get("type") or content_type)
             return 200, {"id": media_id}, {}
+        if req.method == "GET" and parts == ["me"] and "user_id" in req.query.get("fields", ""):
+            with self._lock:
+                return 200, dict(self.instagram_account), {}
         if req.method == "GET" and len(parts) == 1:
             return self._get_object(parts[0])
         return 400, {"error": graph_error(100, f"Unsupported {req.method.lower()} request.",
@@ -313,7 +334,7 @@ class FakeGraphAPI:
             return 400, {"error": graph_error(100, "(#100) Invalid parameter")}, {}
         answer: dict[str, Any] = {
             "messaging_product": "whatsapp",
-            "contacts": [{"input": to, "wa_id": re.sub(r"\D", "", to)}],
+            "contacts": [{"input": to, "wa_id": self.wa_ids.get(to, re.sub(r"\D", "", to))}],
             "messages": [{"id": f"wamid.{self.next_id()}"}],
         }
         if kind == "template":
@@ -404,6 +425,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/__fake__/media" and self.command == "POST":
             self.fake.add_media(data["media_id"], base64.b64decode(data["data_base64"]),
                                 data.get("mime_type", "application/octet-stream"))
+        elif path == "/__fake__/cdn" and self.command == "POST":
+            url = self.fake.add_cdn_file(data["name"], base64.b64decode(data["data_base64"]),
+                                         data.get("content_type", "application/octet-stream"))
+            return self._send(200, {"url": url}, {})
+        elif path == "/__fake__/instagram_profile" and self.command == "POST":
+            self.fake.add_instagram_profile(data["igsid"], data.get("name", ""), data.get("username", ""),
+                                            data.get("profile_pic", ""))
         elif path == "/__fake__/reset" and self.command == "POST":
             self.fake.reset()
         elif path == "/__fake__/requests" and self.command == "GET":

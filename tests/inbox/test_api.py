@@ -124,6 +124,12 @@ def test_contacts_search_retrieve_update(api, inbox_a, inbox_b):
                         format="json")
     assert updated.status_code == 200
     assert updated.json()["email"] == "maria@example.com" and updated.json()["phone"] == "+5511999990000"
+    assert updated.json()["phone_valid"] is True
+    # Without a country code the number is read in PHONE_DEFAULT_REGION (BR); unreadable text is kept, flagged.
+    national = api.patch(f"/api/contacts/{maria.pk}/", {"phone": "(21) 98888-7777"}, format="json").json()
+    assert (national["phone"], national["phone_valid"]) == ("+5521988887777", True)
+    typed = api.patch(f"/api/contacts/{maria.pk}/", {"phone": "só de manhã"}, format="json").json()
+    assert (typed["phone"], typed["phone_valid"]) == ("só de manhã", False)
     assert api.patch(f"/api/contacts/{maria.pk}/", {"email": "not-an-email"}, format="json").status_code == 400
 
 

@@ -61,3 +61,30 @@ def test_conversation_page_queries_do_not_grow_with_the_history(agent_client, mo
         return len(captured)
 
     assert queries_for(3) == queries_for(20)
+
+
+def test_instagram_story_reply_and_mention_show_their_link(agent_client, monkeypatch):
+    monkeypatch.setattr("bot.engine.bot_enabled_for", lambda inbox: False)
+    inbox = make_inbox("instagram")
+    url = "https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1&signature=x"
+    conversation = receive(inbox, "Quanto custa?", sender="1234", metadata={"story": {"type": "reply", "url": url}}).conversation
+    receive(inbox, "Mentioned you in their story", sender="1234", metadata={"story": {"type": "mention", "url": url}})
+    receive(inbox, "odd", sender="1234", metadata={"story": {"type": "mention", "url": "javascript:alert(1)"}})
+    html = agent_client(inbox).get(f"/conversations/{conversation.pk}/").content.decode()
+    assert html.count('data-role="story"') == 3
+    assert "Reply to a story" in html and html.count("Story mention") == 2
+    assert html.count('href="https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1&amp;signature=x"') == 2
+    assert "javascript:" not in html  # only https links become links
+
+
+def test_contact_panel_flags_a_number_kept_as_typed(agent_client, monkeypatch):
+    monkeypatch.setattr("bot.engine.bot_enabled_for", lambda inbox: False)
+    inbox = make_inbox("webchat")
+    conversation = receive(inbox, "oi", sender="visitor-1").conversation
+    services.contact_update(contact=conversation.contact, phone="só de manhã")
+    client = agent_client(inbox)
+    html = client.get(f"/conversations/{conversation.pk}/").content.decode()
+    assert "só de manhã <span class=\"muted\"" in html and "(unverified)" in html
+    services.contact_update(contact=conversation.contact, phone="(11) 98765-4321")
+    html = client.get(f"/conversations/{conversation.pk}/").content.decode()
+    assert "+5511987654321</dd>" in html and "(unverified)" not in html

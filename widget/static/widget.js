@@ -29,7 +29,7 @@
       someone: "Someone", joined: "{name} joined the conversation", you: "You",
       online: "We reply in a few minutes", offline: "We're away right now",
       offlineNext: "We're away. We'll answer from {time}.",
-      offlineAsk: "Leave your e-mail and we'll get back to you.", email: "Your e-mail", name: "Your name",
+      offlineAsk: "Leave your e-mail and we'll get back to you.", email: "Your e-mail", name: "Your name", phone: "Your phone or WhatsApp (optional)",
       save: "Save", saved: "Thanks! We'll answer here and by e-mail.", start: "Start chat",
       prechat: "Before we start, tell us who you are.", reconnecting: "Reconnecting…",
       failed: "Not sent. Tap to retry.", tooLarge: "This file is too large (max {mb} MB).",
@@ -43,7 +43,7 @@
       someone: "Alguém", joined: "{name} entrou na conversa", you: "Você",
       online: "Respondemos em poucos minutos", offline: "Estamos ausentes agora",
       offlineNext: "Estamos ausentes. Responderemos a partir de {time}.",
-      offlineAsk: "Deixe seu e-mail e responderemos em breve.", email: "Seu e-mail", name: "Seu nome",
+      offlineAsk: "Deixe seu e-mail e responderemos em breve.", email: "Seu e-mail", name: "Seu nome", phone: "Seu telefone ou WhatsApp (opcional)",
       save: "Salvar", saved: "Obrigado! Responderemos aqui e por e-mail.", start: "Iniciar conversa",
       prechat: "Antes de começar, conte-nos quem você é.", reconnecting: "Reconectando…",
       failed: "Não enviada. Toque para tentar de novo.", tooLarge: "Arquivo grande demais (máx. {mb} MB).",
@@ -57,7 +57,7 @@
       someone: "Alguien", joined: "{name} se unió a la conversación", you: "Tú",
       online: "Respondemos en pocos minutos", offline: "Ahora no estamos disponibles",
       offlineNext: "No estamos disponibles. Responderemos desde {time}.",
-      offlineAsk: "Déjanos tu e-mail y te responderemos.", email: "Tu e-mail", name: "Tu nombre",
+      offlineAsk: "Déjanos tu e-mail y te responderemos.", email: "Tu e-mail", name: "Tu nombre", phone: "Tu teléfono o WhatsApp (opcional)",
       save: "Guardar", saved: "¡Gracias! Responderemos aquí y por e-mail.", start: "Empezar chat",
       prechat: "Antes de empezar, cuéntanos quién eres.", reconnecting: "Reconectando…",
       failed: "No enviado. Toca para reintentar.", tooLarge: "Archivo demasiado grande (máx. {mb} MB).",
@@ -403,12 +403,14 @@
     var name = el("input", { type: "text", autocomplete: "name", "aria-label": t("name"), placeholder: t("name") });
     var email = el("input", { type: "email", required: "", autocomplete: "email", "aria-label": t("email"), placeholder: t("email") });
     ui.prechat.appendChild(el("p", { text: t("prechat") }));
+    var phone = el("input", { type: "tel", autocomplete: "tel", "aria-label": t("phone"), placeholder: t("phone") });
     ui.prechat.appendChild(name);
     ui.prechat.appendChild(email);
+    ui.prechat.appendChild(phone);
     ui.prechat.appendChild(el("button", { type: "submit", class: "btn", text: t("start") }));
     ui.prechat.addEventListener("submit", function (event) {
       event.preventDefault();
-      api("contact", { method: "POST", json: { email: email.value, name: name.value } }).then(function () {
+      api("contact", { method: "POST", json: { email: email.value, name: name.value, phone: phone.value } }).then(function () {
         state.hasEmail = true;
         showError("");
         renderPrechat();

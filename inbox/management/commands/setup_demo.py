@@ -23,12 +23,15 @@ INBOXES = [
                                                "app_secret": "", "templates": [
                                                    {"name": "order_update", "language": "pt_BR", "params_count": 1}]}),
     ("Facebook page", "messenger", {"page_id": "demo-page-id", "page_access_token": "", "app_secret": ""}),
+    ("Instagram @loja.demo", "instagram", {"instagram_account_id": "demo-instagram-id", "access_token": "",
+                                           "app_secret": ""}),
     ("support@shop.example", "email", {"address": "support@shop.example"}),
 ]
 
 CONVERSATIONS = [
     ("whatsapp", "5511987650001", "Maria Souza", "", ["Oi! Comprei um tênis semana passada", "nao recebi meu pedido ainda, o numero é 10234"]),
     ("messenger", "2455501234567", "Lucía Fernández", "", ["Hola, ¿puedo cambiar la talla de unas zapatillas?"]),
+    ("instagram", "7300000000000001", "Júlia Prado", "", ["Oi! Vi o vestido no story, ainda tem no M?"]),
     ("email", "john.miller@example.com", "John Miller", "john.miller@example.com", ["Hi, I was charged twice for order #10198. Can you refund one of the payments?"]),
     ("webchat", "visitor-demo-1", "Ana Lima", "", ["Quais são as formas de pagamento?"]),
 ]
@@ -44,6 +47,10 @@ class Command(BaseCommand):
             call_command("load_demo_answers", verbosity=0)
         except Exception as exc:  # the bot app's command; the inbox works without it
             self.stderr.write(f"No demo canned answers: {exc}")
+        try:
+            call_command("load_demo_shop", verbosity=0, stdout=self.stdout)
+        except Exception as exc:  # the shops app's command: a connected demo shop with orders
+            self.stderr.write(f"No demo shop: {exc}")
         self._conversations(inboxes)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Admin:  {credentials['admin'][0]} / {credentials['admin'][1]}")

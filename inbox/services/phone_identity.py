@@ -1,0 +1,111 @@
+"""Phone numbers on contacts: one contact per person whatever form their number comes in.
+
+``inbox.phones`` reads numbers; this module decides who they belong to:
+
+- a contact's ``phone`` is the canonical E.164 number (or the text as typed when it cannot be
+  read, which never joins or merges anything);
+- a WhatsApp identity keeps the exact ``wa_id`` WhatsApp gave (that is what sends must use), and
+  its contact stores the canonical number;
+- a new WhatsApp ``wa_id`` or a shop's order joins the one *verified* contact on the same line
+  (any equivalent form, see ``inbox.phones``); several candidates stay apart as duplicate
+  suggestions;
+- ``heal_phone_duplicates`` merges the contacts that differ only by the form of their number,
+  on the next inbound WhatsApp message and from the ``heal_phone_duplicates`` command.
+
+"Verified" means the contact has an identity on a channel other than web chat. A number typed
+into the widget proves nothing (anyone can type anyone's number), so a visitor is never joined
+to, or merged into, someone else's contact by it: agents see it as a duplicate suggestion and
+merge by hand. The same rule as for e-mail addresses in the widget (see docs/widget.md).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+
+from .. import selectors
+from ..models import ChannelKind, Contact
+from ..phones import from_wa_id, parse_phone, same_line
+
+
+def default_region(inbox=None) -> str:
+    if inbox is not None:
+        return inbox.default_phone_region
+    return (getattr(settings, "PHONE_DEFAULT_REGION", "") or "BR").upper()
+
+
+def normalize_phone(value: str, region: str | None = None) -> str:
+    """The number to store: canonical E.164, or the text as typed (stripped) when not valid."""
+    return parse_phone(value, region or default_region()).stored
+
+
+def identity_phone(channel_kind: str, address: str) -> str:
+    """The canonical number a channel address stands for (WhatsApp ids are phone numbers)."""
+    if channel_kind == ChannelKind.WHATSAPP:
+        return from_wa_id(address).e164
+    return ""
+
+
+def verified_contacts_on_line(phone: str):
+    return selectors.contacts_on_line(phone).exclude(pk__in=_unverified_contacts())
+
+
+def _unverified_contacts():
+    """Contacts known only through the widget (no identity on another channel)."""
+    return Contact.objects.exclude(identities__channel_kind__in=[
+        kind for kind in ChannelKind.values if kind != ChannelKind.WEBCHAT]).values("pk")
+
+
+def contact_for_phone(phone: str) -> Contact | None:
+    """The one verified contact on this line; None when there is none, or several."""
+    found = list(verified_contacts_on_line(phone)[:2])
+    return found[0] if len(found) == 1 else None
+
+
+@transaction.atomic
+def heal_phone_duplicates(*, contact: Contact, dry_run: bool = False) -> tuple[Contact, list[Contact]]:
+    """Merge into the oldest the verified contacts on ``contact``'s line that differ only by the
+    form of their number. Returns ``(surviving contact, merged contacts)``; with ``dry_run``
+    nothing changes and the list says what would merge.
+
+    Nothing merges when the group is not clearly one person: a contact whose stored number is
+    another line (it matched by an identity), or two different e-mail addresses among them.
+    Those stay as duplicate suggestions for an agent to decide."""
+    from .contacts import merge_contacts  # contacts imports this module
+
+    phone = contact.phone or next(
+        (identity_phone(i.channel_kind, i.address) for i in contact.identities.all()
+         if identity_phone(i.channel_kind, i.address)), "")
+    if not parse_phone(phone).valid or not verified_contacts_on_line(phone).filter(pk=contact.pk).exists():
+        return contact, []  # a widget visitor's typed number joins nobody
+    group = [c for c in verified_contacts_on_line(phone) if c.pk != contact.pk
+             and (not c.phone or same_line(c.phone, phone))]
+    if not group:
+        return contact, []
+    everyone = sorted([contact, *group], key=lambda c: c.pk)
+    if len({c.email.lower() for c in everyone if c.email}) > 1:
+        return contact, []
+    primary, merged = everyone[0], []
+    for other in everyone[1:]:
+        merged.append(other)
+        if not dry_run:
+            primary = merge_contacts(primary=primary, duplicate=other)
+    if merged and not dry_run:
+        canonical = parse_phone(primary.phone or phone).e164 or phone
+        if primary.phone != canonical:
+            primary.phone = canonical
+            primary.save(update_fields=["phone", "updated_at"])
+    return primary, merged
+
+
+@transaction.atomic
+def contact_record_wa_id(*, contact: Contact, wa_id: str, sent_to: str) -> Contact:
+    """WhatsApp's answer to a send names the customer's ``wa_id`` (``contacts[].wa_id``). When it
+    differs from the address we sent to (a number from an order; Brazil's ninth digit), keep it
+    as the contact's WhatsApp identity: later replies go to it, and the customer's answer lands
+    in the same conversation. An identity another contact owns merges that contact in."""
+    from .contacts import contact_add_identity  # contacts imports this module
+
+    if not wa_id or wa_id == sent_to or not from_wa_id(wa_id).valid:
+        return contact
+    return contact_add_identity(contact=contact, channel_kind=ChannelKind.WHATSAPP, address=wa_id)
