@@ -11,9 +11,10 @@ answered and then handed to a person. See docs/shops.md.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from importlib import import_module
 import re
+from importlib import import_module
 from typing import Any
 
 from django.conf import settings
@@ -152,20 +153,18 @@ def needs_person(facts, today: dt.date) -> str:
 # --- the conversation side (called by bot.engine) --------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
 class OrderReply:
-    def __init__(self, text: str, handoff_detail: str = "", late: bool = False):
-        self.text = text
-        self.handoff_detail = handoff_detail
-        self.late = late
+    text: str
+    handoff_detail: str = ""  # non-empty: hand the conversation to a person after the answer
 
 
 def reply_for(turn, answer, facts) -> OrderReply:
     text = render(turn_text(turn, answer), facts, turn.language, turn.settings)
-    detail = needs_person(facts, timezone.localdate())
-    late = facts.is_late(timezone.localdate())
-    if late:
+    today = timezone.localdate()
+    if facts.is_late(today):
         text += "\n\n" + _text("late", turn.language, turn.settings)
-    return OrderReply(text, detail, late)
+    return OrderReply(text, needs_person(facts, today))
 
 
 def turn_text(turn, answer) -> str:

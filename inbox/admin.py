@@ -275,7 +275,7 @@ class FailedWebhookEventAdmin(WebhookEventAdmin):
     automatic attempt is (none once ``WEBHOOK_MAX_ATTEMPTS`` are used up), and "Process again"."""
 
     list_display = ["id", "channel_kind", "inbox", "failed_items", "attempts", "next_attempt_at", "received_at"]
-    list_filter = ["channel_kind", "inbox"]
+    list_filter = ["channel_kind", INBOX_FILTER]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(status=WebhookEvent.Status.FAILED)

@@ -92,9 +92,8 @@ class AgentConsumer(events.LiveEventsMixin, JsonWebsocketConsumer):
 
     async def live_event(self, message: dict) -> None:
         if message.get("event") == MEMBERSHIP_CHANGED:
-            await database_sync_to_async(self._membership_changed)()
-            return
-        if message.get("group") and message["group"] not in self.joined:
+            await database_sync_to_async(self._membership_changed)()  # the page hears of it too
+        elif message.get("group") and message["group"] not in self.joined:
             return  # sent to a group this socket has just left
         data = message.get("data", {})
         if message.get("event") == "typing" and data.get("who") == "agent" and (

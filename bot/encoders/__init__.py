@@ -63,7 +63,19 @@ def get_encoder(name: str, *, threads: int = 1) -> Encoder | None:
             logger.error("FAQ bot encoder unavailable, matching on words only: %s", exc)
             return None
         _instances[name] = encoder
+        limit_blas_threads(threads)
         return encoder
+
+
+def limit_blas_threads(threads: int) -> None:
+    """Give numpy's BLAS ``threads`` threads for the whole process (OpenBLAS starts one per
+    core): the fused matcher's matrix products then never oversubscribe a worker's core,
+    which costs several times their time on a busy machine. No-op without threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=max(1, int(threads)), user_api="blas")
 
 
 def encoder_status(name: str) -> tuple[str, str]:
