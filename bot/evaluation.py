@@ -12,7 +12,6 @@ category taken at several offsets, and the remaining train rows are the question
 from __future__ import annotations
 
 import csv
-import gc
 import dataclasses
 import math
 import random
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.matcher import Candidate, Entry, MatcherConfig, MatcherIndex
+from bot.matcher import Candidate, Entry, MatcherConfig, MatcherIndex, encoder_input
 from bot.policy import DEFAULT_THRESHOLDS, Thresholds, decide
 
 OOS = "oos"
@@ -84,6 +83,17 @@ class Figures:
     build_seconds: float
     index_size: int
     peak_memory_mb: float
+    encoder: str = "none"
+    encode_p50_ms: float = 0.0  # encoding one question alone (part of the latency above)
+    encode_p99_ms: float = 0.0
+    encoder_rss_mb: float = 0.0  # resident memory the loaded encoder adds to the process
+    # The same latencies in CPU time of the thread: on a shared, busy machine the wall-clock
+    # figures above include waiting for the core; these do not.
+    latency_cpu_p50_ms: float = 0.0
+    latency_cpu_p99_ms: float = 0.0
+    encode_cpu_p50_ms: float = 0.0
+    encode_cpu_p99_ms: float = 0.0
+    build_cpu_seconds: float = 0.0  # a second build from the same vectors, tracemalloc off
 
     def lines(self) -> list[str]:
         out = []
@@ -96,6 +106,51 @@ class Figures:
 def decision_bucket(action: str) -> str:
     """greeting/thanks are not answers from the answer set, so they count as hand-offs."""
     return action if action in ("answer", "suggest") else "handoff"
+
+
+class CachedEncoder:
+    """An encoder that remembers every text's vector: cross-validation builds the same
+    variants into many indexes, and a benchmark should time the matcher, not re-encoding."""
+
+    def __init__(self, encoder):
+        self.inner = encoder
+        self.name, self.version, self.dim = encoder.name, encoder.version, encoder.dim
+        self.key = encoder.key
+        self.cache: dict[str, np.ndarray] = {}
+        self.bypass = False  # True: every call goes to the real encoder (latency runs)
+
+    def encode(self, texts):
+        texts = list(texts)
+        if self.bypass:
+            return self.inner.encode(texts)
+        missing = list(dict.fromkeys(t for t in texts if t not in self.cache))
+        if missing:
+            for t, v in zip(missing, self.inner.encode(missing)):
+                self.cache[t] = v
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self.cache[t] for t in texts])
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now (Linux), else its peak."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load_encoder(name: str | None, threads: int = 1):
+    """(``CachedEncoder`` or None for "none", MB of resident memory loading it added)."""
+    if not name or name == "none":
+        return None, 0.0
+    from bot import encoders
+
+    before = rss_mb()
+    encoder = encoders.create(name, threads=threads).load()
+    encoders.limit_blas_threads(threads)  # as the app does (bot.encoders.get_encoder)
+    return CachedEncoder(encoder), rss_mb() - before
 
 
 def run_questions(index: MatcherIndex, questions: Sequence[tuple[str, str]], thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[QuestionResult]:
@@ -160,23 +215,51 @@ def summarize(results: Sequence[QuestionResult], build_seconds: float = 0.0, ind
     )
 
 
-def evaluate(train: str | Path, test: str | Path, k: int = 10, thresholds: Thresholds = DEFAULT_THRESHOLDS, config: MatcherConfig | None = None) -> tuple[Figures, list[QuestionResult]]:
-    """The benchmark: build from first-k of ``train``, ask every row of ``test``."""
+def evaluate(train: str | Path, test: str | Path, k: int = 10, thresholds: Thresholds = DEFAULT_THRESHOLDS, config: MatcherConfig | None = None, encoder=None) -> tuple[Figures, list[QuestionResult]]:
+    """The benchmark: build from first-k of ``train``, ask every row of ``test``. With an
+    ``encoder``, the variants are encoded first (as stored vectors would be) and the build
+    time is the index build from those vectors; question latency includes encoding."""
     entries = load_first_k(train, k)
     questions = read_rows(test)
+    vectors = encoder.encode([encoder_input(e.text) for e in entries]) if encoder is not None else None
     tracemalloc.start()
     t0 = time.perf_counter()
-    index = MatcherIndex.build(entries, config)
+    index = MatcherIndex.build(entries, config, encoder=encoder, vectors=vectors)
     build = time.perf_counter() - t0
     results = run_questions(index, questions, thresholds)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    # Latency measured with tracemalloc off (it slows allocation-heavy code several times).
+    # Latency measured with tracemalloc off (it slows allocation-heavy code several times),
+    # each question encoded afresh (a cache would hide the encoder's cost).
+    if isinstance(encoder, CachedEncoder):
+        encoder.bypass = True
+    c0 = time.process_time()
+    MatcherIndex.build(entries, config, encoder=encoder, vectors=vectors)
+    build_cpu = time.process_time() - c0
+    enc_lat, cpu_lat, enc_cpu = [], [], []
     for r in results:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         index.match(r.text, limit=3)
         r.seconds = time.perf_counter() - t0
-    return summarize(results, build, index.size, peak / 2**20), results
+        cpu_lat.append((time.thread_time() - c0) * 1000)
+        if index.fused:
+            t0, c0 = time.perf_counter(), time.thread_time()
+            index.question_vector(r.text)
+            enc_lat.append((time.perf_counter() - t0) * 1000)
+            enc_cpu.append((time.thread_time() - c0) * 1000)
+    if isinstance(encoder, CachedEncoder):
+        encoder.bypass = False
+    figures = summarize(results, build, index.size, peak / 2**20)
+    cpu_lat.sort()
+    figures.build_cpu_seconds = build_cpu
+    figures.latency_cpu_p50_ms, figures.latency_cpu_p99_ms = _pct(cpu_lat, 50), _pct(cpu_lat, 99)
+    if encoder is not None:
+        enc_cpu.sort()
+        figures.encode_cpu_p50_ms, figures.encode_cpu_p99_ms = _pct(enc_cpu, 50), _pct(enc_cpu, 99)
+        enc_lat.sort()
+        figures.encoder = encoder.key if index.fused else f"{encoder.key} (failed: words only)"
+        figures.encode_p50_ms, figures.encode_p99_ms = _pct(enc_lat, 50), _pct(enc_lat, 99)
+    return figures, results
 
 
 def write_rows(results: Iterable[QuestionResult], path: str | Path) -> None:
@@ -209,10 +292,10 @@ def cv_folds(train: str | Path, k: int = 10, offsets: Sequence[int] = (0, 30, 60
     return folds
 
 
-def cross_validate(train: str | Path, k: int = 10, config: MatcherConfig | None = None, offsets: Sequence[int] = (0, 30, 60), thresholds: Thresholds = DEFAULT_THRESHOLDS) -> tuple[Figures, list[QuestionResult]]:
+def cross_validate(train: str | Path, k: int = 10, config: MatcherConfig | None = None, offsets: Sequence[int] = (0, 30, 60), thresholds: Thresholds = DEFAULT_THRESHOLDS, encoder=None) -> tuple[Figures, list[QuestionResult]]:
     all_results: list[QuestionResult] = []
     for entries, questions in cv_folds(train, k, offsets):
-        index = MatcherIndex.build(entries, config)
+        index = MatcherIndex.build(entries, config, encoder=encoder)
         all_results += run_questions(index, questions, thresholds)
     return summarize(all_results), all_results
 
@@ -279,7 +362,7 @@ OFF_TOPIC = [
 ]
 
 
-def calibration_features(train: str | Path, ks: Sequence[int] = (5, 10, 20), offsets: Sequence[int] = (0, 30, 60), config: MatcherConfig | None = None, off_topic: Sequence[str] = (), subsets: Sequence[int] = (0, 8, 25), seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def calibration_features(train: str | Path, ks: Sequence[int] = (5, 10, 20), offsets: Sequence[int] = (0, 30, 60), config: MatcherConfig | None = None, off_topic: Sequence[str] = (), subsets: Sequence[int] = (0, 8, 25), seed: int = 3, encoder=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features, right, uses_classifier) over cross-validation folds of train.csv alone.
 
     Features per question: top score, margin to the runner-up, best plain similarity.
@@ -294,7 +377,7 @@ def calibration_features(train: str | Path, ks: Sequence[int] = (5, 10, 20), off
             cats = sorted({str(e.answer_id) for e in entries})
             for size in subsets:
                 keep = set(rng.sample(cats, size)) if 0 < size < len(cats) else set(cats)
-                index = MatcherIndex.build([e for e in entries if str(e.answer_id) in keep], config)
+                index = MatcherIndex.build([e for e in entries if str(e.answer_id) in keep], config, encoder=encoder)
                 asked = [(t, c) for t, c in questions if c in keep] + [(t, OOS) for t in off_topic]
                 # Questions of the dropped categories are out of scope for this answer set.
                 asked += [(t, OOS) for t, c in questions[:: max(1, len(questions) // 200)] if c not in keep]
@@ -303,7 +386,7 @@ def calibration_features(train: str | Path, ks: Sequence[int] = (5, 10, 20), off
                     if not ranked:
                         continue
                     top = ranked[0][0]
-                    feats.append((top, top - (ranked[1][0] if len(ranked) > 1 else 0.0), evidence))
+                    feats.append((top, top - (ranked[1][0] if len(ranked) > 1 else 0.0), *evidence))
                     right.append(float(str(index.answer_ids[ranked[0][1]]) == cat))
                     clf.append(index.classifier is not None)
     return np.asarray(feats), np.asarray(right), np.asarray(clf)
@@ -321,6 +404,15 @@ def fit_calibration(train: str | Path, ks: Sequence[int] = (5, 10, 20), offsets:
     return out
 
 
+def fit_fused_calibration(trains: Sequence[str | Path], encoder, ks: Sequence[int] = (5, 10, 20), offsets: Sequence[int] = (0, 30, 60), config: MatcherConfig | None = None, off_topic: Sequence[str] = ()) -> tuple[float, ...]:
+    """Refit ``bot.matcher.CALIB_FUSED`` on several train files together (Banking77, pt_pt,
+    es), so one confidence holds across languages and answer-set sizes; train files only."""
+    parts = [calibration_features(t, ks, offsets, config, off_topic, encoder=encoder) for t in trains]
+    X = np.vstack([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    return tuple(float(v) for v in fit_logistic(X, y))
+
+
 def choose_thresholds(results: Sequence[QuestionResult], target_precision: float = 0.92) -> float:
     """Lowest confidence threshold whose answered questions reach ``target_precision``."""
     order = sorted(results, key=lambda r: -r.confidence)
@@ -328,51 +420,6 @@ def choose_thresholds(results: Sequence[QuestionResult], target_precision: float
     n = np.arange(1, len(order) + 1)
     ok = np.nonzero(right / n >= target_precision)[0]
     return float(order[ok[-1]].confidence) if len(ok) else 1.0
-
-
-# --- latency on synthetic answer sets ------------------------------------------------------
-
-
-def synthetic_entries(source_texts: Sequence[str], n_variants: int, per_answer: int = 10, seed: int = 7) -> list[Entry]:
-    """A deterministic answer set of ``n_variants`` made by recombining words of real questions."""
-    rng = random.Random(seed)
-    words = [t.split() for t in source_texts if t.split()]
-    out = []
-    for i in range(n_variants):
-        a, b = rng.choice(words), rng.choice(words)
-        cut_a, cut_b = rng.randint(1, len(a)), rng.randint(0, len(b) - 1)
-        out.append(Entry(i // per_answer, " ".join(a[:cut_a] + b[cut_b:])))
-    return out
-
-
-def latency_benchmark(train: str | Path, sizes: Sequence[int] = (1000, 10000, 100000), n_questions: int = 500, seed: int = 11, freeze_gc: bool = True) -> list[dict[str, float]]:
-    """Build time and match latency (p50/p99 ms) per synthetic index size, one process/core."""
-    texts = [t for t, _ in read_rows(train)]
-    rng = random.Random(seed)
-    questions = [rng.choice(texts) for _ in range(n_questions)]
-    rows = []
-    for size in sizes:
-        entries = synthetic_entries(texts, size)
-        t0 = time.perf_counter()
-        index = MatcherIndex.build(entries)
-        build = time.perf_counter() - t0
-        # Long-lived servers should gc.freeze() after start-up; without it, gen-2 collections
-        # that walk every object in the process land on random requests (bench/README.md).
-        if freeze_gc:
-            gc.collect()
-            gc.freeze()
-        for q in questions[:20]:  # warm-up
-            index.match(q)
-        lat = []
-        for q in questions:
-            t0 = time.perf_counter()
-            index.match(q)
-            lat.append((time.perf_counter() - t0) * 1000)
-        lat.sort()
-        if freeze_gc:
-            gc.unfreeze()
-        rows.append({"variants": size, "build_s": build, "p50_ms": _pct(lat, 50), "p99_ms": _pct(lat, 99), "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
-    return rows
 
 
 def _share(a: int, b: int) -> float:
@@ -395,7 +442,6 @@ __all__ = [
     "cross_validate",
     "evaluate",
     "fit_calibration",
-    "latency_benchmark",
     "load_first_k",
     "read_rows",
     "write_rows",

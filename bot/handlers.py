@@ -1,5 +1,11 @@
 """The bot's place in the write path: an entry of ``settings.INBOUND_MESSAGE_HANDLERS``
-(see ``inbox.services.hooks``). ``inbox`` never imports the bot; it calls this handler."""
+(see ``inbox.services.hooks``). ``inbox`` never imports the bot; it calls this handler.
+
+The inbound handlers run in the worker after the customer's message committed and was
+broadcast (task ``inbox.run_inbound_handlers``), so the matcher and the sentence encoder never
+delay the message on the agents' screens. ``prepare`` runs the matcher before the handlers'
+transaction opens; ``__call__`` decides and writes inside it.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,14 @@ class BotHandler:
 
     def starts_conversation(self, inbox) -> bool:
         return engine.bot_enabled_for(inbox)
+
+    def prepare(self, message) -> None:
+        """Run the matcher before the handlers' transaction opens (see ``inbox.services.hooks``)."""
+        conversation = message.conversation
+        text = (message.text or "").strip()
+        if conversation.status == conversation.Status.BOT and text:
+            message.bot_prematched = engine.prematch(
+                text, inbox=conversation.inbox, language=engine.customer_language(conversation, message))
 
     def __call__(self, message) -> bool:
         conversation = message.conversation

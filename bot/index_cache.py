@@ -1,5 +1,8 @@
 """A per-process cache of matcher indexes, one per inbox, rebuilt when the answer set changes.
 
+Indexes are built from the stored sentence vectors (``bot.vectors``), so a rebuild reads them
+instead of encoding anything.
+
 Every lookup reads the answer-set version (one small query) and rebuilds the inbox's index when
 it differs from the cached one, so all server and worker processes follow an edit without any
 message between them. Thread-safe: builds run under a lock, readers share built indexes
@@ -12,6 +15,7 @@ import gc
 
 import threading
 
+from django.conf import settings
 from django.db.models import Q
 
 from bot.matcher import Entry, MatcherIndex
@@ -69,7 +73,7 @@ def get_index(inbox=None) -> MatcherIndex:
         shared_key = (version, tuple(sorted({e.answer_id for e in entries})))
         index = _shared.get(shared_key)
         if index is None:
-            index = MatcherIndex.build(entries)
+            index = _build(entries)
             builds += 1
             for stale in [k for k in _shared if k[0] != version]:
                 del _shared[stale]
@@ -82,6 +86,23 @@ def get_index(inbox=None) -> MatcherIndex:
         # version again, so at worst the next lookup rebuilds once more.
         _cache[key] = (version, index)
         return index
+
+
+def _build(entries: list[Entry]) -> MatcherIndex:
+    """The index of ``entries``, fused with the stored sentence vectors when an encoder is
+    configured and loads (``bot.encoders``); words only otherwise. Texts without a stored
+    vector yet are asked of the worker (``bot.encode_vectors``), never encoded here."""
+    from . import encoders, vectors
+
+    encoder = encoders.get_encoder(settings.BOT_ENCODER, threads=settings.BOT_ENCODER_THREADS)
+    if encoder is None or not entries:
+        return MatcherIndex.build(entries)
+    stored, missing = vectors.vectors_for([e.text for e in entries], encoder)
+    if missing:
+        from inbox import queue
+
+        queue.enqueue("bot.encode_vectors")
+    return MatcherIndex.build(entries, encoder=encoder, vectors=stored)
 
 
 def clear() -> None:

@@ -1,10 +1,11 @@
 """Small intents the FAQ bot handles before matching: asking for a human, greeting only,
-thanks only; and a pt/es/en language guess. Pure Python, tolerant of typos and missing
+thanks only; and a pt/es/en language guess (``py3langid``). Pure Python, tolerant of typos and missing
 accents (text is folded first, and single words are compared with a small edit distance).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Literal
 
 from rapidfuzz.distance import Levenshtein
@@ -12,6 +13,7 @@ from rapidfuzz.distance import Levenshtein
 from bot.text import fold
 
 Intent = Literal["human", "greeting", "thanks"]
+LANGUAGES = ("pt", "es", "en")
 
 # Phrases meaning "let me talk to a person". Matched as word sequences in the folded text,
 # each word allowing one typo when it is long enough.
@@ -59,28 +61,6 @@ _THANKS_WORDS = {
 _THANKS_CORE = {"obrigado", "obrigada", "obg", "brigado", "valeu", "vlw", "agradeco", "gracias",
                 "thanks", "thank", "thx", "ty", "tks", "cheers", "appreciate", "agradecido",
                 "agradecida"}
-
-_LANG_WORDS = {
-    "pt": set("""nao voce vc meu minha pedido recebi ainda cartao quero falar com um uma
-    obrigado obrigada ola oi bom dia boa tarde noite como esta estou tenho porque por que qual
-    quando onde isso esse essa conta dinheiro preciso ajuda atendente pessoa tambem sim
-    muito fazer posso pode foi ja do da dos das no na nos nas ao e o os as pra para""".split()),
-    "es": set("""no usted mi mis pedido recibido todavia tarjeta quiero hablar con un una gracias
-    hola buenos dias buenas tardes noches como esta estoy tengo porque por que cual cuando donde
-    eso ese esa cuenta dinero necesito ayuda agente persona tambien si muy hacer puedo puede fue
-    ya del de la los las el al y lo para""".split()),
-    "en": set("""not you your my order received yet card want talk to a an the thanks thank hello
-    hi good morning afternoon evening how is am have why what which when where this that account
-    money need help agent person also yes very do can could was already of and i it is for
-    please my has hasnt didnt dont""".split()),
-}
-# Letter patterns typical of each language, for words not in the lists above.
-_LANG_HINTS = {
-    "pt": ("cao", "coes", "nh", "lh", "ao", "oes", "ei"),
-    "es": ("cion", "ll", "ñ", "ue", "ie", "rr"),
-    "en": ("th", "sh", "w", "k", "ing", "ght", "ea"),
-}
-
 
 def _close(word: str, target: str) -> bool:
     if word == target:
@@ -135,22 +115,31 @@ def detect_intent(text: str) -> Intent | None:
 _HUMAN_PHRASES_SPLIT = [p.split() for p in _HUMAN_PHRASES]
 
 
+_identifier = None
+_identifier_lock = threading.Lock()
+
+
+def _language_identifier():
+    """py3langid's naive Bayes model (bundled in the wheel), restricted to pt/es/en, loaded
+    once per process on first use."""
+    global _identifier
+    if _identifier is None:
+        with _identifier_lock:
+            if _identifier is None:
+                from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+                identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+                identifier.set_languages(list(LANGUAGES))
+                _identifier = identifier
+    return _identifier
+
+
 def guess_language(text: str, default: str = "en") -> str:
-    """Best guess among "pt", "es", "en" from common words and letter patterns."""
-    raw = (text or "")[:2000].lower()
-    words = fold(raw).split()
-    if not words:
+    """Best guess among "pt", "es", "en" (``py3langid``, character n-grams: it also reads
+    short and accent-less messages; bench/README.md compares it with the word-list heuristic
+    it replaced). ``default`` when the text has no letters at all."""
+    raw = (text or "")[:2000]
+    if not any(ch.isalpha() for ch in raw):
         return default
-    scores = {lang: 0.0 for lang in _LANG_WORDS}
-    for w in words:
-        for lang, vocab in _LANG_WORDS.items():
-            if w in vocab:
-                scores[lang] += 1.0
-        for lang, hints in _LANG_HINTS.items():
-            scores[lang] += 0.2 * sum(h in w for h in hints)
-    if "ñ" in raw or "¿" in raw or "¡" in raw:
-        scores["es"] += 2
-    if any(c in raw for c in "ãõç"):
-        scores["pt"] += 2
-    best = max(scores, key=lambda lang: (scores[lang], lang == default))
-    return best if scores[best] > 0 else default
+    lang, _ = _language_identifier().classify(raw)
+    return lang if lang in LANGUAGES else default

@@ -1,44 +1,50 @@
 """The FAQ bot's matcher: finds the canned answers closest to a customer's question.
 
 Pure Python + numpy + rapidfuzz; no Django. Build one ``MatcherIndex`` per answer set
-(``MatcherIndex.build(entries)``), then call ``index.match(text)``.
+(``MatcherIndex.build(entries, encoder=..., vectors=...)``), then call ``index.match(text)``.
+Feature extraction lives in ``bot.features``, the classifiers in ``bot.classifier``, the
+sentence encoders in ``bot.encoders``.
 
-How a question is scored (each step kept because it helped in cross-validation on
-Banking77 train.csv; figures in bench/README.md):
+How a question is scored (each step kept because it helped in cross-validation on the
+train files; figures and the ablation in bench/README.md):
 
 1. Text is folded and stemmed (``bot.text``); features are word stems, adjacent stem pairs
-   and character 3/4-grams of the content words (typos still share most n-grams). A build
-   extracts them for all variants at once (``_sim_features``); a question goes through the
-   same function, so both sides always agree.
+   and character 3/4-grams of the content words (typos still share most n-grams).
 2. Features are TF-IDF weighted (sublinear tf, IDF over answers, not variants, so a word
    shared by all variants of one answer is not penalised), L2-normalised per feature group.
 3. Sparse cosine against every variant and against each answer's centroid (sum of its
    variants) through an inverted index; an answer's score mixes its best variant and its
    centroid.
-4. The short list is re-scored with rapidfuzz (token_set_ratio against the answer's
-   variants) and blended in.
-5. Small answer sets (within ``clf_max_variants`` and the ``clf_max_work`` budget, which
-   keep a build under about half a second) also get a logistic-regression classifier over
-   word and char n-grams (``_Classifier``), fitted at build in the top ``clf_rank``
-   directions of the variants' span; an answer's score is half its probability and half
-   the similarity above.
-6. ``confidence`` is a logistic function of the top score, the margin to the runner-up and
-   the question's best plain similarity, fitted by cross-validation on train.csv
-   (``bot.evaluation.fit_calibration``), so it reads as "probability the top answer is right"
-   whatever the answer set.
+4. Answer sets within the ``clf_max_*`` budget (a build under about half a second) also get a
+   logistic regression over word and char n-grams (``LexicalClassifier``); an answer's
+   lexical score is half its probability and half the similarity above.
+5. With a sentence encoder (the default), the answer's score is ``fuse_lexical`` x that
+   lexical score + ``fuse_cosine`` x its best variant's cosine + ``fuse_classifier`` x the
+   probability of a logistic regression over the variants' vectors (``EmbeddingClassifier``,
+   fitted at build at any size: no cliff). Without one, or when it fails, the short list is
+   re-scored with rapidfuzz (``token_sort_ratio``), which no longer helps once vectors are in.
+6. ``confidence`` is a logistic function of the top score, the margin to the runner-up, the
+   question's best plain lexical similarity and (fused) its best cosine, fitted by
+   cross-validation on train files (``bot.evaluation.fit_calibration`` /
+   ``fit_fused_calibration``), so it reads as "probability the top answer is right" whatever
+   the answer set and language.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
+import logging
 import math
 from collections.abc import Iterable
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.text import STOPWORDS, fold, fold_many, stem
+from bot.classifier import EmbeddingClassifier, LexicalClassifier
+from bot.features import _clf_features, _sim_features, _stem  # noqa: F401  (tests import them from here)
+from bot.text import MAX_CHARS, STOPWORDS, fold
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +80,7 @@ class MatcherConfig:
     fuzz_scorer: str = "token_sort_ratio"
     spell_score: float = 0.0  # >0: correct unknown question words to the closest known one at this rapidfuzz ratio
     spell_max_words: int = 3
-    # Logistic-regression classifier (``_Classifier``), used for answer sets with at most
+    # Logistic-regression classifier (``bot.classifier.LexicalClassifier``), used for answer sets with at most
     # ``clf_max_variants`` variants, ``clf_max_weights`` weights (features x answers) and
     # ``clf_max_work`` multiply-adds per pass (variants x rank x answers): the budget that keeps
     # a build under about half a second on one core (bench/README.md, round 3).
@@ -90,6 +96,18 @@ class MatcherConfig:
     clf_char_lo: int = 2
     clf_char_hi: int = 5
     clf_weight: float = 0.5  # final = clf_weight * probability + (1 - clf_weight) * similarity
+    # Fusion with sentence-encoder vectors (when the index has them): an answer's score is
+    # fuse_lexical * the lexical score above (without rapidfuzz, which no longer helps) +
+    # fuse_cosine * its best variant's cosine + fuse_classifier * the probability of a logistic
+    # regression over the vectors (``EmbeddingClassifier``). Chosen by cross-validation on the
+    # Banking77, pt_pt and es train files (bench/README.md).
+    fuse_lexical: float = 0.4
+    fuse_cosine: float = 0.2
+    fuse_classifier: float = 0.4
+    emb_c: float = 10.0
+    emb_ridge: float = 1.0
+    emb_iters: int = 200
+    emb_max_work: float = 2e9  # multiply-adds of the L-BFGS refinement (~0.3 s on one core)
 
 
 DEFAULT_CONFIG = MatcherConfig()
@@ -102,15 +120,11 @@ DEFAULT_CONFIG = MatcherConfig()
 # CALIB_CLF is for indexes that use the classifier (small answer sets), CALIB_SIM for the rest.
 CALIB_CLF = (-2.2130, -7.2993, 10.7005, 9.0511)
 CALIB_SIM = (-3.2283, 2.1622, 9.1776, 3.7138)
+# With sentence vectors: confidence = sigmoid(A + B*top + C*margin + D*lexical evidence + E*best
+# cosine), fitted on the Banking77, pt_pt and es train files together (k = 5/10/20, several
+# answer-set sizes, off-topic questions), with the default encoder; see bench/README.md.
+CALIB_FUSED = (-4.3936, -6.2409, 11.1074, 4.3608, 5.8592)
 
-
-@functools.lru_cache(maxsize=65536)
-def _char_grams(word: str, ns: tuple[int, ...]) -> tuple[str, ...]:
-    padded = f" {word} "
-    return tuple("c:" + padded[i : i + n] for n in ns for i in range(max(1, len(padded) - n + 1)))
-
-
-_stem = functools.lru_cache(maxsize=65536)(stem)
 
 
 def _normalise_rows(rows: np.ndarray, groups: np.ndarray, vals: np.ndarray, n_rows: int, gw: np.ndarray) -> np.ndarray:
@@ -144,303 +158,6 @@ class _Inverted:
 
 
 
-# --- discriminative model for small answer sets ---------------------------------------------
-
-@functools.lru_cache(maxsize=65536)
-def _wb_grams(word: str, lo: int, hi: int) -> tuple[str, ...]:
-    """Character n-grams of `` word `` (padded with spaces, so word starts and ends count),
-    sizes lo..hi; a word shorter than n yields itself once for that n."""
-    w = f" {word} "
-    out = []
-    for n in range(lo, hi + 1):
-        if len(w) <= n:
-            out.append(w)
-            continue
-        out.extend(w[i : i + n] for i in range(len(w) - n + 1))
-    return tuple(out)
-
-
-def _lbfgs(fun, x: np.ndarray, max_iter: int, m: int = 10, tol: float = 1e-5, ftol: float = 1e-7) -> tuple[np.ndarray, int]:
-    """Minimise a smooth convex ``fun`` (returning value and gradient) by L-BFGS with
-    backtracking; small and dependency-free (scipy's L-BFGS-B spends most of its time in
-    bound handling this problem does not need). Stops when the largest gradient entry fell
-    by ``tol`` or an iteration gained less than ``ftol`` of the value (float32 products make
-    the last digits noise)."""
-    f, g = fun(x)
-    s_hist: list[np.ndarray] = []
-    y_hist: list[np.ndarray] = []
-    g0 = float(np.abs(g).max()) or 1.0
-    it = 0
-    for it in range(1, max_iter + 1):
-        q = g.copy()
-        alphas = []
-        for s_, y_ in zip(reversed(s_hist), reversed(y_hist)):
-            a = float(s_ @ q) / float(y_ @ s_)
-            alphas.append(a)
-            q -= a * y_
-        if y_hist:
-            q *= float(s_hist[-1] @ y_hist[-1]) / float(y_hist[-1] @ y_hist[-1])
-        else:
-            q /= max(float(np.linalg.norm(g)), 1e-12)
-        for (s_, y_), a in zip(zip(s_hist, y_hist), reversed(alphas)):
-            q += (a - float(y_ @ q) / float(y_ @ s_)) * s_
-        d = -q
-        slope = float(g @ d)
-        if slope >= 0:  # not a descent direction: restart from steepest descent
-            s_hist.clear()
-            y_hist.clear()
-            d, slope = -g, -float(g @ g)
-        t = 1.0
-        for _ in range(30):
-            x_new = x + t * d
-            f_new, g_new = fun(x_new)
-            if f_new <= f + 1e-4 * t * slope:
-                break
-            t *= 0.5
-        else:
-            break
-        s_, y_ = x_new - x, g_new - g
-        if float(y_ @ s_) > 1e-12:
-            s_hist.append(s_)
-            y_hist.append(y_)
-            if len(s_hist) > m:
-                s_hist.pop(0)
-                y_hist.pop(0)
-        gained = f - f_new
-        x, f, g = x_new, f_new, g_new
-        if float(np.abs(g).max()) <= tol * g0 or gained <= ftol * abs(f):
-            break
-    return x, it
-
-
-def _top_eig(K: np.ndarray, rank: int, power: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues and orthonormal Ritz vectors of the ``rank`` largest eigenpairs of the
-    symmetric PSD ``K`` (all of them when ``rank`` is close to the size). Deterministic."""
-    n = K.shape[0]
-    if rank >= n * 0.7:
-        lam, U = np.linalg.eigh(K)
-        return lam[::-1][:rank], U[:, ::-1][:, :rank]
-    K = K.astype(np.float32)  # the subspace needs no more; halves the n^2 x rank products
-    Q = K @ np.random.default_rng(0).standard_normal((n, min(n, rank + 16)), dtype=np.float32)
-    for _ in range(power):
-        Q = K @ np.linalg.qr(Q)[0]
-    Q = np.linalg.qr(Q)[0]
-    lam, V = np.linalg.eigh((Q.T @ (K @ Q)).astype(np.float64))
-    return lam[::-1][:rank], (Q.astype(np.float64) @ V)[:, ::-1][:, :rank]
-
-
-class _Classifier:
-    """Multinomial logistic regression over TF-IDF word and char n-grams, fitted at build.
-
-    Few variants per answer make a similarity model treat every word alike; the classifier
-    learns which n-grams separate one answer from its neighbours. It is used when the
-    answer set is small enough to fit in well under a second (``MatcherConfig.clf_max_*``).
-    Keeping only the top 256 directions costs no accuracy in cross-validation (it
-    regularises a little) and bounds the solve at variants x 256 x answers per pass.
-    """
-
-    def __init__(self, texts: list[str], labels: np.ndarray, n_classes: int, cfg: "MatcherConfig"):
-        from scipy import sparse
-
-        r, c, counts, names, groups = _clf_features(texts, cfg)
-        self.vocab: dict[tuple[int, str], int] = {(int(gr), nm): i for i, (gr, nm) in enumerate(zip(groups.tolist(), names))}
-        tf, g = 1.0 + np.log(counts), groups[c]
-        n, f = len(texts), len(self.vocab)
-        df = np.bincount(c, minlength=f)
-        self.idf = np.log((n + 1) / (df + 1.0)) + 1.0
-        self.W: np.ndarray | None = None
-        if f * n_classes > cfg.clf_max_weights:
-            return  # too many weights to hold; the similarity model works alone
-        X = sparse.csr_matrix((self._normalise(r, g, tf * self.idf[c], n), (r, c)), shape=(n, f))
-        Y = np.zeros((n, n_classes))
-        Y[np.arange(n), labels] = 1.0
-        # Solved in the span of the variants: the L2-regularised optimum is W = X.T @ A.
-        # With K = X @ X.T = U diag(lam) U.T, the coordinates B = sqrt(lam) U.T A turn the
-        # problem into a small dense logistic regression on R = U sqrt(lam) (n x rank), as
-        # well conditioned as the original, with n x answers unknowns instead of features x answers.
-        # Only the top ``clf_rank`` directions are kept (found by randomized subspace
-        # iteration, n^2 x rank instead of n^3): U are Ritz vectors, so U.T K U = diag(lam)
-        # exactly, the regulariser stays ||B||^2, and R = K U / sqrt(lam) gives the exact
-        # training logits of W = X.T U B / sqrt(lam).
-        K = (X @ X.T).toarray()
-        lam, U = _top_eig(K, cfg.clf_rank)
-        keep = lam > 1e-8 * max(float(lam.max(initial=0.0)), 1e-12)
-        lam, U = lam[keep], U[:, keep]
-        R = ((K @ U) / np.sqrt(lam)).astype(np.float32)
-        rank = R.shape[1]
-        C = cfg.clf_c
-        rows = np.arange(n)
-
-        def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-            B = w[: rank * n_classes].reshape(rank, n_classes)
-            Z = (R @ B.astype(np.float32)).astype(np.float64) + w[rank * n_classes :]
-            Z -= Z.max(axis=1, keepdims=True)
-            lse = np.log(np.exp(Z).sum(axis=1))
-            P = np.exp(Z - lse[:, None])
-            nll = float((lse - Z[rows, labels]).sum())
-            D = C * (P - Y)
-            return C * nll + 0.5 * float((B * B).sum()), np.concatenate([(R.T @ D.astype(np.float32) + B).ravel(), D.sum(axis=0)])
-
-        w, self.iterations = _lbfgs(loss, np.zeros(rank * n_classes + n_classes), cfg.clf_iters, tol=cfg.clf_tol, ftol=cfg.clf_ftol)
-        A = U @ (w[: rank * n_classes].reshape(rank, n_classes) / np.sqrt(lam)[:, None])
-        self.W = np.asarray(X.T @ A, dtype=np.float32)
-        self.b = w[rank * n_classes :].astype(np.float32)
-        self.cfg = cfg
-
-    @staticmethod
-    def _normalise(r: np.ndarray, g: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
-        key = r * 2 + g
-        sq = np.bincount(key, weights=v * v, minlength=n * 2)
-        return v / np.sqrt(np.maximum(sq[key], 1e-30))
-
-    def proba(self, text: str) -> np.ndarray:
-        _, lc, counts, names, groups = _clf_features([text], self.cfg)
-        c = np.fromiter((self.vocab.get(k, -1) for k in zip(groups[lc].tolist(), (names[i] for i in lc.tolist()))), dtype=np.int64, count=len(lc))
-        known = c >= 0
-        c, g, tf = c[known], groups[lc][known], 1.0 + np.log(counts[known])
-        v = self._normalise(np.zeros(len(c), dtype=np.int64), g, tf * self.idf[c], 1)
-        z = (v[:, None] * self.W[c]).sum(axis=0) + self.b if len(c) else self.b.astype(np.float64)
-        z = np.exp(z - z.max())
-        return z / z.sum()
-
-
-# --- feature extraction, many texts at once --------------------------------------------------
-#
-# Per-text Python loops made an index build cost ~0.1 ms per variant. Here each distinct word
-# is stemmed and cut into character n-grams once, and documents are assembled with numpy.
-
-
-class _Tokens:
-    """The folded words of many texts: ``tok`` (ids into ``words``) and ``doc`` per token."""
-
-    def __init__(self, texts: list[str]):
-        ids: dict[str, int] = {}
-        tok: list[int] = []
-        lens: list[int] = []
-        for folded in fold_many(texts):
-            ws = folded.split()
-            lens.append(len(ws))
-            tok.extend([ids.setdefault(w, len(ids)) for w in ws])
-        self.words = list(ids)
-        self.tok = np.asarray(tok, dtype=np.int64)
-        self.lens = np.asarray(lens, dtype=np.int64)
-        self.doc = np.repeat(np.arange(len(texts), dtype=np.int64), self.lens)
-        self.n_docs = len(texts)
-
-
-def _ids(names: Iterable[str]) -> tuple[np.ndarray, list[str]]:
-    """Ids of ``names`` (first occurrence order) and the distinct names."""
-    table: dict[str, int] = {}
-    ids = np.fromiter((table.setdefault(n, len(table)) for n in names), dtype=np.int64)
-    return ids, list(table)
-
-
-def _gather(flat: np.ndarray, starts: np.ndarray, items: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate ``flat[starts[i]:starts[i + 1]]`` for every ``i`` in ``items``, and repeat
-    ``owners`` (one per item) to match."""
-    n = starts[items + 1] - starts[items]
-    offs = np.repeat(starts[items] - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(int(n.sum()))
-    return flat[offs], np.repeat(owners, n)
-
-
-def _grams_of_words(words: list[str], grams) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Character n-grams of each distinct word: flat ids, per-word starts, distinct names."""
-    per_word = [grams(w) for w in words]
-    ids, names = _ids(g for gs in per_word for g in gs)
-    starts = np.zeros(len(words) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter((len(gs) for gs in per_word), dtype=np.int64, count=len(words)), out=starts[1:])
-    return ids, starts, names
-
-
-def _assemble(n_docs: int, parts: list[tuple[np.ndarray, np.ndarray, list[str], int]]):
-    """Count (document, feature) pairs of several feature groups.
-
-    ``parts``: (doc of each occurrence, local feature id, local names, group code). Returns
-    rows, cols, counts, names (one per col) and the group of each col; cols are dense and
-    cover only features that occur.
-    """
-    from scipy import sparse
-
-    docs, cols, names, groups = [], [], [], []
-    offset = 0
-    for d, ids, local_names, g in parts:
-        docs.append(d)
-        cols.append(ids + offset)
-        names.extend(local_names)
-        groups.append(np.full(len(local_names), g, dtype=np.int64))
-        offset += len(local_names)
-    d = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
-    c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-    grp = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
-    if n_docs == 1:  # a question: np.unique on a few hundred ids beats building a matrix
-        keep, counts = np.unique(c, return_counts=True)
-        return np.zeros(len(keep), dtype=np.int64), np.arange(len(keep)), counts.astype(np.float64), [names[i] for i in keep.tolist()], grp[keep]
-    used = np.bincount(c, minlength=offset) > 0
-    remap = np.cumsum(used) - 1
-    m = sparse.csr_matrix((np.ones(len(c)), (d, remap[c])), shape=(n_docs, int(used.sum())))
-    m.sum_duplicates()
-    rows = np.repeat(np.arange(n_docs, dtype=np.int64), np.diff(m.indptr))
-    keep = np.flatnonzero(used)
-    return rows, m.indices.astype(np.int64), m.data, [names[i] for i in keep], grp[keep]
-
-
-def _sim_features(texts: list[str], cfg: "MatcherConfig"):
-    """The similarity model's features of ``texts`` (see ``_features`` for one text).
-
-    Returns rows, cols, counts, names, groups (as ``_assemble``) and each text's normalised
-    form (its content stems joined by spaces; "" for a text with no words).
-    """
-    t = _Tokens(texts)
-    words = t.words
-    stems = [_stem(w) for w in words]
-    raw_stop = np.fromiter((w in STOPWORDS for w in words), dtype=bool, count=len(words))
-    stem_stop = np.fromiter((s in STOPWORDS for s in stems), dtype=bool, count=len(words))
-    keep_raw = ~raw_stop[t.tok]
-    keep_word = keep_raw & ~stem_stop[t.tok]
-    # A text of stopwords only ("how are you") keeps all its words rather than nothing.
-    fallback = (np.bincount(t.doc[keep_word], minlength=t.n_docs) == 0)[t.doc]
-    keep_raw |= fallback
-    keep_word |= fallback
-    stem_id, stem_names = _ids(stems)
-    wd, ws = t.doc[keep_word], stem_id[t.tok[keep_word]]
-    parts = [(wd, ws, ["w:" + s for s in stem_names], 0)]
-    if cfg.w_bigram:
-        same = wd[1:] == wd[:-1]
-        a, b = ws[:-1][same], ws[1:][same]
-        pair_id, pairs = np.unique(a * len(stem_names) + b, return_inverse=True)
-        k = len(stem_names)
-        parts.append((wd[1:][same], pairs.reshape(-1), [f"b:{stem_names[p // k]}_{stem_names[p % k]}" for p in pair_id.tolist()], 1))
-    if cfg.w_char:
-        flat, starts, gram_names = _grams_of_words(words, lambda w: _char_grams(w, cfg.char_ngrams))
-        gids, gdocs = _gather(flat, starts, t.tok[keep_raw], t.doc[keep_raw])
-        parts.append((gdocs, gids, gram_names, 2))
-    kept = [stems[i] for i in t.tok[keep_word].tolist()]
-    ends = np.cumsum(np.bincount(wd, minlength=t.n_docs)).tolist()
-    norms = [" ".join(kept[s:e]) for s, e in zip([0] + ends[:-1], ends)]
-    return (*_assemble(t.n_docs, parts), norms, words)
-
-
-def _clf_features(texts: list[str], cfg: "MatcherConfig"):
-    """The classifier's features of ``texts`` as ``_assemble`` returns them: group 0 holds
-    stemmed word 1-2-grams of words of 2+ letters (stopwords kept, since "card not working"
-    and "card working" differ by one), group 1 char_wb n-grams of every folded word."""
-    t = _Tokens(texts)
-    stem_id, stem_names = _ids(_stem(w) for w in t.words)
-    long = np.fromiter((len(w) > 1 for w in t.words), dtype=bool, count=len(t.words))[t.tok]
-    wd, ws = t.doc[long], stem_id[t.tok[long]]
-    same = wd[1:] == wd[:-1]
-    k = len(stem_names)
-    pair_id, pairs = np.unique(ws[:-1][same] * k + ws[1:][same], return_inverse=True)
-    names = stem_names + [f"{stem_names[p // k]} {stem_names[p % k]}" for p in pair_id.tolist()]
-    flat, starts, gram_names = _grams_of_words(t.words, lambda w: _wb_grams(w, cfg.clf_char_lo, cfg.clf_char_hi))
-    gids, gdocs = _gather(flat, starts, t.tok, t.doc)
-    parts = [
-        (np.concatenate([wd, wd[1:][same]]), np.concatenate([ws, pairs.reshape(-1) + k]), names, 0),
-        (gdocs, gids, gram_names, 1),
-    ]
-    return _assemble(t.n_docs, parts)
-
-
 class MatcherIndex:
     """An immutable search index over one answer set. Rebuild it when answers change.
 
@@ -460,10 +177,22 @@ class MatcherIndex:
         self.gw = np.zeros(3)
         self.variants: _Inverted | None = None
         self.centroids: _Inverted | None = None
-        self.classifier: _Classifier | None = None
+        self.classifier: LexicalClassifier | None = None
         self.known_words: list[str] = []  # folded words of the variants, for spelling correction
         self.known_stems: frozenset[str] = frozenset()
         self.calibration: tuple[float, ...] = CALIB_SIM
+        # Sentence-encoder part (``build(..., encoder=...)``): unit vectors of the variants in
+        # index order, the classifier over them, and the encoder for questions.
+        self.encoder = None
+        self.vectors: np.ndarray | None = None
+        self.emb_classifier: EmbeddingClassifier | None = None
+        self.fused_calibration: tuple[float, ...] = CALIB_FUSED
+        self.answer_locale: list[str] = []  # locale of each answer's first entry (its title)
+
+    @property
+    def fused(self) -> bool:
+        """Whether questions are scored with sentence vectors too."""
+        return self.emb_classifier is not None
 
     @property
     def size(self) -> int:
@@ -471,7 +200,12 @@ class MatcherIndex:
         return len(self.variant_text)
 
     @classmethod
-    def build(cls, entries: Iterable[Entry], config: MatcherConfig | None = None) -> "MatcherIndex":
+    def build(cls, entries: Iterable[Entry], config: MatcherConfig | None = None, *, encoder=None,
+              vectors: np.ndarray | None = None) -> "MatcherIndex":
+        """The index of ``entries``. With an ``encoder`` (``bot.encoders.base.Encoder``) it also
+        scores by meaning: ``vectors`` are the entries' stored vectors (one row per entry, a zero
+        row where none is stored yet); without them the entries are encoded now. An encoder
+        that fails leaves a lexical-only index."""
         self = cls()
         cfg = self.cfg = config or DEFAULT_CONFIG
         self.gw = np.array([cfg.w_word, cfg.w_bigram, cfg.w_char], dtype=np.float64)
@@ -489,6 +223,10 @@ class MatcherIndex:
         for i in kept.tolist():
             answer_pos.setdefault(entries[i].answer_id, len(answer_pos))
         self.answer_ids = list(answer_pos)
+        locale_of: dict[int | str, str] = {}
+        for i in kept.tolist():
+            locale_of.setdefault(entries[i].answer_id, entries[i].locale)
+        self.answer_locale = [locale_of[a] for a in self.answer_ids]
         of_entry = np.fromiter((answer_pos[entries[i].answer_id] for i in kept.tolist()), dtype=np.int64, count=len(kept))
         order = kept[np.argsort(of_entry, kind="stable")]
         new_row = np.full(len(entries), -1, dtype=np.int64)
@@ -525,11 +263,43 @@ class MatcherIndex:
         cv = _normalise_rows(ca, self.group_of[cc], cv, n_ans, self.gw)
         self.centroids = _Inverted(ca, cc, cv, n_ans, n_feat)
         if cfg.use_classifier and n_ans > 1 and n_var <= cfg.clf_max_variants and n_var * min(n_var, cfg.clf_rank) * n_ans <= cfg.clf_max_work:
-            clf = _Classifier(self.variant_text, variant_answer, n_ans, cfg)
+            clf = LexicalClassifier(self.variant_text, variant_answer, n_ans, cfg)
             if clf.W is not None:
                 self.classifier = clf
                 self.calibration = CALIB_CLF
+        if encoder is not None:
+            self._build_semantic(entries, order, variant_answer, n_ans, encoder, vectors)
         return self
+
+    def _build_semantic(self, entries: list[Entry], order: np.ndarray, variant_answer: np.ndarray, n_ans: int,
+                        encoder, vectors: np.ndarray | None) -> None:
+        cfg = self.cfg
+        try:
+            if vectors is None:
+                vectors = encoder.encode([encoder_input(e.text) for e in entries])
+        except Exception as exc:  # the encoder is an optional part: words still match
+            logger.error("encoding the answer set failed, matching on words only: %s", exc)
+            return
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) != len(entries) or vectors.shape[1] != encoder.dim:
+            raise ValueError(f"vectors must be ({len(entries)}, {encoder.dim}), got {vectors.shape}")
+        self.vectors = np.ascontiguousarray(vectors[order])
+        if n_ans < 2 or not np.any(self.vectors):
+            self.vectors = None
+            return
+        self.emb_classifier = EmbeddingClassifier(self.vectors, variant_answer, n_ans, c=cfg.emb_c, ridge=cfg.emb_ridge,
+                                                  iters=cfg.emb_iters, max_work=cfg.emb_max_work)
+        self.encoder = encoder
+
+    def question_vector(self, text: str) -> np.ndarray | None:
+        """The question's sentence vector, or None (no encoder, or it failed just now)."""
+        if self.encoder is None:
+            return None
+        try:
+            return self.encoder.encode([encoder_input(text)])[0]
+        except Exception as exc:
+            logger.error("encoding a question failed, matching on words only: %s", exc)
+            return None
 
     def _query_vector(self, text: str) -> tuple[np.ndarray, np.ndarray, str]:
         _, lc, counts, names, groups, norms, _ = _sim_features([text], self.cfg)
@@ -562,17 +332,22 @@ class MatcherIndex:
         c = self.cfg.centroid_weight
         return ((1 - c) * best + c * cs) / self.gw.sum(), vs, norm
 
-    def match(self, text: str, limit: int = 5) -> list[Candidate]:
-        """Best answers for ``text``, best first, one per answer. [] if nothing can match."""
-        ranked, evidence = self.ranked(text, limit)
+    def match(self, text: str, limit: int = 5, language: str | None = None) -> list[Candidate]:
+        """Best answers for ``text``, best first, one per answer. [] if nothing can match.
+
+        ``language``: the customer's language, when known. If some answers are in it, only
+        those compete: a multilingual encoder finds the English copy of a Portuguese answer
+        as close as the Portuguese one, and the customer should get their own language."""
+        ranked, evidence = self.ranked(text, limit, language)
         if not ranked:
             return []
+        calibration = self.fused_calibration if len(evidence) > 1 else self.calibration
         top = ranked[0][0]
         second = ranked[1][0] if len(ranked) > 1 else 0.0
         out = []
         for i, (s, a, var) in enumerate(ranked[:limit]):
             runner = second if i == 0 else top
-            conf = confidence(s, s - runner, self.calibration, evidence)
+            conf = confidence(s, s - runner, calibration, evidence)
             out.append(Candidate(self.answer_ids[a], conf, round(s, 6), self.variant_text[var]))
         return out
 
@@ -597,26 +372,42 @@ class MatcherIndex:
                 words[i], changed = hit[0], True
         return " ".join(words) if changed else text
 
-    def ranked(self, text: str, limit: int = 5) -> tuple[list[tuple[float, int, int]], float]:
+    def language_mask(self, language: str | None) -> np.ndarray | None:
+        """Answers in ``language`` (None: no restriction, also when none or all are in it)."""
+        if not language or not self.answer_locale:
+            return None
+        mask = np.fromiter((loc == language for loc in self.answer_locale), dtype=bool, count=len(self.answer_locale))
+        return mask if mask.any() and not mask.all() else None
+
+    def ranked(self, text: str, limit: int = 5, language: str | None = None) -> tuple[list[tuple[float, int, int]], tuple[float, ...]]:
         """(score, answer position, best variant) of the short list, best first, and the
-        question's best plain similarity to any answer (how on-topic it is at all, an input of
-        the calibration: the classifier's probabilities are high even for unrelated text)."""
+        evidence the calibration reads: the question's best plain lexical similarity to any
+        answer (how on-topic it is at all: classifiers' probabilities are high even for
+        unrelated text) and, when sentence vectors are used, its best cosine to any variant."""
         if limit <= 0 or not self.answer_ids:
-            return [], 0.0
+            return [], ()
         text = self.correct_spelling(text)
         lex, vs, norm = self.raw_scores(text)
-        if not norm or not np.any(lex > 0):
-            return [], 0.0
+        if not norm:
+            return [], ()
+        allowed = self.language_mask(language)
+        if allowed is not None:
+            lex = np.where(allowed, lex, 0.0)
+        q = self.question_vector(text) if self.fused else None
+        if q is None and not np.any(lex > 0):
+            return [], ()
         scores = lex
         cfg = self.cfg
         w = 0.0
         if self.classifier is not None:
             w = cfg.clf_weight
-            scores = w * self.classifier.proba(text) + (1 - w) * lex
+            scores = w * _within(self.classifier.proba(text), allowed) + (1 - w) * lex
+        if q is not None:
+            return self._ranked_fused(scores, lex, q, limit, allowed)
         m = min(len(scores), max(cfg.shortlist, limit + 1))
-        # Top m by score, ties broken by answer position, so results are deterministic.
-        part = np.argpartition(-scores, m - 1)[:m] if m < len(scores) else np.arange(len(scores))
-        short = part[np.lexsort((part, -scores[part]))]
+        short = _top(scores, m)
+        if allowed is not None:
+            short = short[allowed[short]]
         scorer = getattr(fuzz, cfg.fuzz_scorer)
         final: list[tuple[float, int, int]] = []
         for a in short.tolist():
@@ -630,17 +421,61 @@ class MatcherIndex:
                         fz = r
             final.append((float(scores[a]) + (1 - w) * cfg.fuzz_weight * (fz - float(lex[a])), a, var))
         final.sort(key=lambda t: (-t[0], t[1]))
-        return final, float(lex.max())
+        return final, (float(lex.max()),)
+
+    def _ranked_fused(self, lexical: np.ndarray, lex: np.ndarray, q: np.ndarray, limit: int, allowed: np.ndarray | None):
+        cfg = self.cfg
+        cos = self.vectors @ q
+        if allowed is not None:
+            cos = np.where(np.repeat(allowed, np.diff(self.answer_start)), cos, -1.0)
+        best = np.maximum.reduceat(cos, self.answer_start[:-1])
+        proba = _within(self.emb_classifier.proba(q), allowed)
+        scores = cfg.fuse_lexical * lexical + cfg.fuse_cosine * best + cfg.fuse_classifier * proba
+        short = _top(scores, min(len(scores), max(cfg.shortlist, limit + 1)))
+        if allowed is not None:
+            short = short[allowed[short]]
+        final = []
+        for a in short.tolist():
+            lo, hi = int(self.answer_start[a]), int(self.answer_start[a + 1])
+            final.append((float(scores[a]), a, lo + int(np.argmax(cos[lo:hi]))))
+        return final, (float(lex.max()), float(cos.max()))
 
 
-def confidence(score: float, margin: float, calibration: tuple[float, ...] | None = None, evidence: float = 0.0) -> float:
+def encoder_input(text: str) -> str:
+    """What the sentence encoder reads of a question or a variant: the text lowercased, with
+    its whitespace collapsed and at most ``bot.text.MAX_CHARS`` characters; the same on both
+    sides, so a stored vector can be keyed by this form (``bot.vectors.text_hash``). Accents and
+    punctuation stay: the encoder uses them (full folding cost 1-2 points of top-1 on Banking77
+    and pt_pt in cross-validation; bench/README.md)."""
+    return " ".join(str(text)[: MAX_CHARS * 2].lower().split())[:MAX_CHARS]
+
+
+def _within(proba: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """Class probabilities renormalised over the allowed answers."""
+    if allowed is None:
+        return proba
+    kept = np.where(allowed, proba, 0.0)
+    total = kept.sum()
+    return kept / total if total > 0 else kept
+
+
+def _top(scores: np.ndarray, m: int) -> np.ndarray:
+    """Positions of the ``m`` best scores, best first, ties by position (deterministic)."""
+    part = np.argpartition(-scores, m - 1)[:m] if m < len(scores) else np.arange(len(scores))
+    return part[np.lexsort((part, -scores[part]))]
+
+
+def confidence(score: float, margin: float, calibration: tuple[float, ...] | None = None,
+               evidence: float | tuple[float, ...] = 0.0) -> float:
     """Calibrated probability that an answer with this score and lead is the right one.
 
     For candidates after the first, ``margin`` is negative (distance below the top), which
-    keeps confidences sorted like the ranking. ``evidence`` is the question's best plain
-    similarity (``MatcherIndex.ranked``), the same for every candidate of one question.
+    keeps confidences sorted like the ranking. ``evidence`` (``MatcherIndex.ranked``) is the
+    same for every candidate of one question; ``calibration`` has one weight per evidence
+    value after the intercept and the score and margin weights.
     """
-    a, b, c, d = calibration or CALIB_SIM
-    z = a + b * score + c * margin + d * evidence
+    a, b, c, *rest = calibration or CALIB_SIM
+    extra = evidence if isinstance(evidence, tuple) else (evidence,)
+    z = a + b * score + c * margin + sum(w * e for w, e in zip(rest, extra))
     z = max(-50.0, min(50.0, z))
     return round(1.0 / (1.0 + math.exp(-z)), 6)

@@ -236,3 +236,26 @@ class UnansweredQuestion(models.Model):
 
 def new_token() -> str:
     return uuid.uuid4().hex
+
+
+class VariantVector(models.Model):
+    """The sentence vector of one question text (a variant or an answer title), as one encoder
+    version computed it. Keyed by the hash of the normalised text (``bot.matcher.encoder_input``: lowercased, whitespace collapsed), so variants that read the same
+    share a row, an edited variant gets a new one, and an encoder upgrade leaves the old rows
+    unused until ``manage.py bot_encode --prune``. Written by ``bot.vectors`` in the worker,
+    never on a customer's path; the index is built from these rows (docs/bot.md)."""
+
+    encoder = models.CharField(max_length=40)
+    encoder_version = models.CharField(max_length=40)
+    text_hash = models.CharField(max_length=64, help_text="sha256 of bot.matcher.encoder_input(text).")
+    dim = models.PositiveSmallIntegerField()
+    vector = models.BinaryField(help_text="float32, little-endian, unit length.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["encoder", "encoder_version", "text_hash"], name="bot_vector_unique_text"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.encoder}@{self.encoder_version} {self.text_hash[:12]}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -36,9 +37,10 @@ class CurationError(Exception):
 # --- the answer-set version -------------------------------------------------------------------
 
 
-def bump_answer_version() -> AnswerSetVersion:
+def bump_answer_version(*, encode: bool = True) -> AnswerSetVersion:
     """Mark the answer set as changed. Call inside the transaction that changed it, so the new
-    version becomes visible exactly when the change does."""
+    version becomes visible exactly when the change does. After the commit the worker encodes
+    the new or edited texts (``bot.encode_vectors``; ``encode=False`` from that task itself)."""
     now = timezone.now()
     updated = AnswerSetVersion.objects.filter(pk=1).update(number=F("number") + 1, token=new_token(), changed_at=now)
     if not updated:
@@ -46,6 +48,8 @@ def bump_answer_version() -> AnswerSetVersion:
             pk=1, defaults={"number": 1, "token": new_token(), "changed_at": now})
         if not created:
             AnswerSetVersion.objects.filter(pk=1).update(number=F("number") + 1, token=new_token(), changed_at=now)
+    if encode and settings.BOT_ENCODER != "none":
+        queue.enqueue("bot.encode_vectors")
     if not queue.is_immediate():  # inline, warming would only move the wait into the editor's request
         queue.enqueue("bot.warm_indexes")
     return AnswerSetVersion.objects.get(pk=1)

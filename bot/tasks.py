@@ -21,3 +21,24 @@ def warm_indexes() -> int:
     for inbox in Inbox.objects.filter(enabled=True):
         index_cache.get_index(inbox)
     return index_cache.builds - before
+
+
+@queue.register("bot.encode_vectors")
+@db_task()
+def encode_vectors() -> int:
+    """Store the sentence vectors of answer titles and variants that have none yet (after an
+    admin's edit or a CSV import; never on a customer's path), then mark the answer set
+    changed so every process rebuilds its index with them. Returns how many were encoded."""
+    from django.conf import settings
+    from django.db import transaction
+
+    from . import encoders, services, vectors
+
+    encoder = encoders.get_encoder(settings.BOT_ENCODER, threads=settings.BOT_ENCODER_THREADS)
+    if encoder is None:
+        return 0
+    count = vectors.encode_missing(encoder)
+    if count:
+        with transaction.atomic():
+            services.bump_answer_version(encode=False)
+    return count

@@ -130,7 +130,10 @@ def answers_export(request, fmt: str):
 def console(request):
     from inbox.models import Inbox
 
-    return render(request, "bot/console.html", {"inboxes": Inbox.objects.order_by("name")})
+    from . import vectors
+
+    return render(request, "bot/console.html", {"inboxes": Inbox.objects.order_by("name"),
+                                                "semantic": vectors.semantic_status()})
 
 
 @staff_required
@@ -154,12 +157,13 @@ def console_api(request):
         except bounds.OutOfRange as exc:
             return JsonResponse({"error": str(exc)}, status=400)
     settings_row = bot_services.settings_for(inbox) if inbox else None
-    decision, candidates, answers = engine.evaluate(text, inbox=inbox, settings_row=settings_row)
+    language = guess_language(text)
+    decision, candidates, answers = engine.evaluate(text, inbox=inbox, settings_row=settings_row, language=language)
     thresholds = engine.thresholds_of(settings_row or BotSettings())
     chosen = [c.answer_id for c in decision.candidates]
     return JsonResponse({
         "question": text,
-        "language": guess_language(text),
+        "language": language,
         "intent": detect_intent(text) or "",
         "decision": {"action": decision.action, "reason": decision.reason, "answer_ids": chosen},
         "thresholds": {"answer": thresholds.answer, "suggest": thresholds.suggest, "margin": thresholds.margin},
@@ -267,8 +271,11 @@ def quick_replies_api(request):
             return orders.fill_order_variables(text, None, answer.locale)
         return orders.render(text, latest, answer.locale)
 
-    return JsonResponse({"results": [
-        {"id": a.pk, "title": a.title, "locale": a.locale, "tags": a.tag_list, "score": round(score, 1),
-         "text": text_of(a)}
-        for a, score in picked
-    ], "orders": orders.composer_variables(conversation.contact_id, conversation.contact.locale[:2] or "pt")})
+    language = (conversation.contact.locale or "pt")[:2].lower()
+    results = [{"id": a.pk, "title": a.title, "locale": a.locale, "tags": a.tag_list, "score": round(score, 1),
+                "text": text_of(a)} for a, score in picked]
+    # The customer's own orders, insertable like answers ("/pedido", "/1001").
+    for item in orders.composer_items(conversation.contact_id, language, query):
+        results.append({"id": item["id"], "title": item["title"], "locale": language, "tags": [], "score": 100.0,
+                        "text": item["text"]})
+    return JsonResponse({"results": results, "orders": orders.composer_variables(conversation.contact_id, language)})

@@ -58,9 +58,21 @@ def test_latency_run(files):
     buf = StringIO()
     call_command("bot_eval", train=str(files[0]), latency=True, sizes="30,60", stdout=buf)
     lines = buf.getvalue().splitlines()
-    assert lines[0].split() == ["variants", "build_s", "p50_ms", "p99_ms", "max_rss_mb"]
+    assert lines[0].split() == ["variants", "build_s", "cpu_s", "p50_ms", "p99_ms", "max_rss_mb"]
     assert [line.split()[0] for line in lines[1:]] == ["30", "60"]
-    assert all(float(line.split()[3]) >= float(line.split()[2]) for line in lines[1:])
+    assert all(float(line.split()[4]) >= float(line.split()[3]) for line in lines[1:])
+
+
+def test_encoder_option_fuses_and_reports_encoding(files):
+    buf = StringIO()
+    call_command("bot_eval", train=str(files[0]), test=str(files[1]), k=3, encoder="hashing", stdout=buf)
+    figures = dict(line.split(None, 1) for line in buf.getvalue().splitlines()[1:])
+    assert figures["encoder"].strip() == "hashing@1"
+    assert float(figures["encode_p99_ms"]) >= float(figures["encode_p50_ms"]) > 0
+    assert 0.0 <= float(figures["top1_accuracy"]) <= 1.0
+    buf = StringIO()
+    call_command("bot_eval", train=str(files[0]), test=str(files[1]), k=3, encoder="none", stdout=buf)
+    assert "encoder                    none" in buf.getvalue()
 
 
 def test_bad_input_is_a_clear_error(files, tmp_path):

@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 
 import pytest
+from django.test import TestCase
 from django.utils import timezone
 
 from bot import engine, index_cache
@@ -62,9 +63,11 @@ def strict(inbox, **fields):
 
 
 def write(inbox, text="", *, sender="visitor-1", payload="", automated=False, name="Maria Silva"):
-    result = services.receive_inbound(inbox=inbox, inbound=InboundMessage(
-        provider_message_id=f"in-{next(_ids)}", sender_address=sender, text=text, sender_name=name,
-        quick_reply_payload=payload, automated=automated))
+    """The customer writes; the commit then runs the bot's task (Huey is immediate here)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        result = services.receive_inbound(inbox=inbox, inbound=InboundMessage(
+            provider_message_id=f"in-{next(_ids)}", sender_address=sender, text=text, sender_name=name,
+            quick_reply_payload=payload, automated=automated))
     result.conversation.refresh_from_db()
     return result
 

@@ -44,9 +44,19 @@ def test_real_questions_have_no_intent(text):
     ("não recebi meu pedido ainda", "pt"), ("nao recebi meu cartao", "pt"),
     ("no he recibido mi tarjeta todavía", "es"), ("¿dónde está mi pedido?", "es"),
     ("my card has not arrived yet", "en"), ("how do I change my password", "en"),
+    # short and accent-less, as customers type on a phone
+    ("cade meu pedido", "pt"), ("nao chegou", "pt"), ("quero trocar o tamanho", "pt"),
+    ("donde esta mi pedido", "es"), ("no llego", "es"), ("quiero cambiar la talla", "es"),
+    ("where is my order", "en"),
 ])
 def test_guess_language(text, lang):
     assert guess_language(text) == lang
+
+
+def test_guess_language_without_letters_keeps_the_default():
+    assert guess_language("🙂", default="pt") == "pt"
+    assert guess_language("1234", default="es") == "es"
+    assert guess_language("", default="pt") == "pt"
 
 
 def test_human_intent_hands_off_even_with_good_candidates():

