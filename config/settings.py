@@ -153,7 +153,10 @@ BOT_ENCODER_THREADS = int(os.environ.get("BOT_ENCODER_THREADS", "1"))
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [{
+            # Longer than channels_redis's 5 s blocking receive: with redis-py's shorter default,
+            # an idle socket's receive timed out and the consumer died (seen in bench/load.py).
+            "address": REDIS_URL, "socket_timeout": 30}]}}
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
