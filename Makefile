@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test test-fast test-scaleout venv system-deps bench clean
+.PHONY: run test test-fast test-scaleout venv system-deps bench bench-load clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,12 @@ test-fast: venv
 bench: venv
 	$(PY) bench/bot_eval.py --train ../shared/data/banking77/train.csv --k 10 --test ../shared/data/banking77/test.csv
 	$(PY) bench/bot_eval.py --latency
+
+## make bench-load: the load benchmark of bench/load.py on the embedded default, then on
+## PostgreSQL + Redis with 2 web processes and 1 worker (about 15 minutes; figures in bench/README.md).
+bench-load: venv system-deps
+	$(PY) bench/load.py --setup embedded
+	$(PY) bench/load.py --setup scaleout
 
 clean:
 	rm -rf $(VENV) var

@@ -18,7 +18,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bot import evaluation  # noqa: E402
+from bot import evaluation, latency  # noqa: E402
 
 DATA = "../shared/data/banking77"
 
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.latency:
         sizes = tuple(int(s) for s in args.sizes.split(","))
         print(f"{'variants':>9} {'build_s':>8} {'cpu_s':>6} {'p50_ms':>7} {'p99_ms':>7} {'max_rss_mb':>10}")
-        for row in evaluation.latency_benchmark(args.train, sizes, freeze_gc=not args.no_gc_freeze, encoder=encoder):
+        for row in latency.latency_benchmark(args.train, sizes, freeze_gc=not args.no_gc_freeze, encoder=encoder):
             print(f"{row['variants']:>9} {row['build_s']:>8.3f} {row['build_cpu_s']:>6.2f} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['max_rss_mb']:>10.0f}")
         did = True
     if not did:

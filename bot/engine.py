@@ -123,8 +123,17 @@ def email_mode(settings_row: BotSettings, inbox) -> bool:
     return settings_row.email_mode or inbox.channel_kind == ChannelKind.EMAIL
 
 
+def prematch(text: str, *, inbox=None, language: str | None = None) -> tuple[Any, str | None, list]:
+    """The matcher's candidates for ``text`` (the CPU-heavy part), computed before any
+    transaction so the database's write lock is never held while the matcher runs. Pass the
+    result to ``evaluate(prematched=...)``; it is used only if the index and the language are
+    still the same."""
+    index = index_cache.get_index(inbox)
+    return index, language, (index.match(text, limit=CANDIDATE_LIMIT, language=language) if index.size else [])
+
+
 def evaluate(text: str, *, inbox=None, settings_row: BotSettings | None = None, misses_so_far: int = 0,
-             language: str | None = None):
+             language: str | None = None, prematched: tuple[Any, str | None, list] | None = None):
     """Match and decide without writing anything (the test console uses this too).
     ``language``: the customer's; answers in it are preferred (``MatcherIndex.match``).
 
@@ -133,7 +142,10 @@ def evaluate(text: str, *, inbox=None, settings_row: BotSettings | None = None, 
     """
     settings_row = settings_row or (bot_services.settings_for(inbox) if inbox is not None else BotSettings())
     index = index_cache.get_index(inbox)
-    raw = index.match(text, limit=CANDIDATE_LIMIT, language=language) if index.size else []
+    if prematched is not None and prematched[0] is index and prematched[1] == language:
+        raw = prematched[2]
+    else:
+        raw = index.match(text, limit=CANDIDATE_LIMIT, language=language) if index.size else []
     answers = CannedAnswer.objects.in_bulk([c.answer_id for c in raw])
     # The index may predate a deletion or deactivation: skip what is gone.
     candidates = [c for c in raw if c.answer_id in answers and answers[c.answer_id].active]
@@ -157,6 +169,20 @@ def candidates_json(candidates, answers) -> list[dict[str, Any]]:
 # --- one turn of the conversation ---------------------------------------------------------------
 
 
+def customer_language(conversation, message) -> str:
+    """The language to answer ``message`` in: guessed from its text, else the conversation's
+    last one, else the contact's locale, else English."""
+    text = (message.text or "").strip()
+    contact_locale = (conversation.contact.locale or "")[:2].lower()
+    default = contact_locale if contact_locale in LANGUAGE_CODES else ""
+    payload = (message.metadata or {}).get("quick_reply_payload", "")
+    if payload.startswith("bot:") or not text:
+        # A tapped button says nothing about the language: keep the conversation's.
+        last = BotDecisionLog.objects.filter(conversation=conversation).exclude(language="").first()
+        return last.language if last else (default or "en")
+    return guess_language(text, default=default or "en")
+
+
 class _Turn:
     """The bot's handling of one customer message."""
 
@@ -170,14 +196,7 @@ class _Turn:
         self.email = email_mode(settings_row, self.inbox)
 
     def _language(self) -> str:
-        contact_locale = (self.conversation.contact.locale or "")[:2].lower()
-        default = contact_locale if contact_locale in LANGUAGE_CODES else ""
-        payload = (self.message.metadata or {}).get("quick_reply_payload", "")
-        if payload.startswith("bot:") or not self.text:
-            # A tapped button says nothing about the language: keep the conversation's.
-            last = BotDecisionLog.objects.filter(conversation=self.conversation).exclude(language="").first()
-            return last.language if last else (default or "en")
-        return guess_language(self.text, default=default or "en")
+        return customer_language(self.conversation, self.message)
 
     # writes
 
@@ -285,6 +304,7 @@ class _Turn:
             self.hand_off(Conversation.HandoffReason.LOW_CONFIDENCE, detail="no text to read")
             return
         decision, candidates, answers = evaluate(self.text, inbox=self.inbox, settings_row=self.settings,
+                                                 prematched=getattr(self.message, "bot_prematched", None),
                                                  misses_so_far=self.conversation.bot_misses, language=self.language)
         logged = candidates_json(candidates, answers)
         top = candidates[0].confidence if candidates else 0.0

@@ -11,9 +11,10 @@ answered and then handed to a person. See docs/shops.md.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from importlib import import_module
 import re
+from importlib import import_module
 from typing import Any
 
 from django.conf import settings
@@ -152,20 +153,18 @@ def needs_person(facts, today: dt.date) -> str:
 # --- the conversation side (called by bot.engine) --------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
 class OrderReply:
-    def __init__(self, text: str, handoff_detail: str = "", late: bool = False):
-        self.text = text
-        self.handoff_detail = handoff_detail
-        self.late = late
+    text: str
+    handoff_detail: str = ""  # non-empty: hand the conversation to a person after the answer
 
 
 def reply_for(turn, answer, facts) -> OrderReply:
     text = render(turn_text(turn, answer), facts, turn.language, turn.settings)
-    detail = needs_person(facts, timezone.localdate())
-    late = facts.is_late(timezone.localdate())
-    if late:
+    today = timezone.localdate()
+    if facts.is_late(today):
         text += "\n\n" + _text("late", turn.language, turn.settings)
-    return OrderReply(text, detail, late)
+    return OrderReply(text, needs_person(facts, today))
 
 
 def turn_text(turn, answer) -> str:
@@ -257,3 +256,26 @@ def composer_variables(contact_id: int, language: str) -> list[dict[str, Any]]:
         return []
     return [{"number": facts.number, "values": order_values(facts, language)}
             for facts in found.recent_for_contact(contact_id)]
+
+
+#: Words an agent may type after "/" to get the customer's orders in the composer.
+COMPOSER_WORDS = ("pedido", "order", "orden", "rastreio", "tracking", "seguimiento", "entrega", "delivery")
+
+
+def composer_items(contact_id: int, language: str, query: str) -> list[dict[str, str]]:
+    """The customer's recent orders as quick replies (the built-in summary of each), when the
+    agent's query is empty, names an order word, or is part of an order number."""
+    found = provider()
+    if found is None:
+        return []
+    query = query.strip().lower().lstrip("#")
+    items = []
+    for facts in found.recent_for_contact(contact_id, limit=3):
+        number = facts.number.lstrip("#").lower()
+        if query and not (any(word.startswith(query) for word in COMPOSER_WORDS) or query in number):
+            continue
+        words = STATUS_WORDS.get(facts.status, {})
+        items.append({"id": f"order:{facts.number}", "title": f"{_text('summary', language).split(' ')[0]} "
+                      f"{facts.number} · {words.get(language) or words.get('en', facts.status)}",
+                      "text": summary(facts, language)})
+    return items

@@ -42,13 +42,3 @@ def encode_vectors() -> int:
         with transaction.atomic():
             services.bump_answer_version(encode=False)
     return count
-
-
-@queue.register("bot.answer_message")
-@db_task()
-def answer_message(message_id: int) -> None:
-    """Match and answer one customer message in the worker (``bot.handlers``): the customer's
-    message was stored and broadcast first; the bot's reply follows it."""
-    from . import handlers
-
-    handlers.answer_now(message_id)

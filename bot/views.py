@@ -271,8 +271,11 @@ def quick_replies_api(request):
             return orders.fill_order_variables(text, None, answer.locale)
         return orders.render(text, latest, answer.locale)
 
-    return JsonResponse({"results": [
-        {"id": a.pk, "title": a.title, "locale": a.locale, "tags": a.tag_list, "score": round(score, 1),
-         "text": text_of(a)}
-        for a, score in picked
-    ], "orders": orders.composer_variables(conversation.contact_id, conversation.contact.locale[:2] or "pt")})
+    language = (conversation.contact.locale or "pt")[:2].lower()
+    results = [{"id": a.pk, "title": a.title, "locale": a.locale, "tags": a.tag_list, "score": round(score, 1),
+                "text": text_of(a)} for a, score in picked]
+    # The customer's own orders, insertable like answers ("/pedido", "/1001").
+    for item in orders.composer_items(conversation.contact_id, language, query):
+        results.append({"id": item["id"], "title": item["title"], "locale": language, "tags": [], "score": 100.0,
+                        "text": item["text"]})
+    return JsonResponse({"results": results, "orders": orders.composer_variables(conversation.contact_id, language)})

@@ -14,17 +14,145 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import math
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
+
+
+# --- text the database can store ------------------------------------------------------------------
+#
+# Provider payloads carry text no database column accepts: lone UTF-16 surrogates (JSON "\ud83d",
+# mail headers decoded with ``surrogateescape``), NUL characters (PostgreSQL refuses them in text
+# and jsonb), NaN in JSON numbers (jsonb refuses it) and values longer than their column. The
+# normalized dataclasses clean every value when it is assigned, so no adapter has to remember and
+# the write path only ever sees storable values. Limits follow the columns the values end up in
+# (``tests/adapters/test_clean_text.py`` checks they agree with the models).
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+REPLACEMENT_CHARACTER = "\ufffd"
+#: Deeper JSON is cut off: nothing a person reads nests this far, and deep nesting costs recursion.
+MAX_JSON_DEPTH = 32
+#: Provider ids and addresses live in 255-character columns.
+MAX_ID_LENGTH = 255
+
+
+def clean_text(value: str, max_length: int | None = None) -> str:
+    """``value`` without NUL characters, with lone surrogates replaced by U+FFFD, and cut to
+    ``max_length`` characters (the last one an ellipsis) when it is longer."""
+    if not isinstance(value, str):
+        return value
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = _SURROGATES.sub(REPLACEMENT_CHARACTER, value)
+    if max_length is not None and len(value) > max_length:
+        value = value[: max_length - 1] + "…"
+    return value
+
+
+def clean_id(value: str, max_length: int = MAX_ID_LENGTH) -> str:
+    """An identifier that fits its column and stays unique: an over-long one keeps its start and
+    ends with a digest of the whole, so two long ids never collapse into one."""
+    value = clean_text(value)
+    if not isinstance(value, str) or len(value) <= max_length:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
+    return f"{value[: max_length - len(digest) - 1]}~{digest}"
+
+
+def clean_filename(value: str, max_length: int = 255) -> str:
+    """A file name cut to its column, keeping the extension."""
+    value = clean_text(value)
+    if len(value) <= max_length:
+        return value
+    stem, dot, extension = value.rpartition(".")
+    if dot and 0 < len(extension) <= 16:
+        return stem[: max_length - len(extension) - 2] + "…." + extension
+    return clean_text(value, max_length)
+
+
+def clean_json(value: Any, _depth: int = 0) -> Any:
+    """A copy of a JSON-like value with every string (keys too) cleaned, non-finite numbers as
+    None and nesting cut at ``MAX_JSON_DEPTH``."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (dict, list, tuple)) and _depth >= MAX_JSON_DEPTH:
+        return "[nested too deeply]"
+    if isinstance(value, dict):
+        return {clean_text(str(k)): clean_json(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean_json(v, _depth + 1) for v in value]
+    return value
+
+
+class CleanDict(dict):
+    """A dict that cleans what is put into it, for ``metadata`` that adapters fill key by key."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__()
+        self.update(*args, **kwargs)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(clean_text(str(key)), clean_json(value))
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+
+class _Cleaned:
+    """Cleans every field when it is assigned (in ``__init__`` and afterwards).
+
+    Subclasses list their rules: ``_ids`` (identifier fields, see ``clean_id``), ``_limits``
+    (field -> column length), ``_json`` (JSON-like fields), ``_filenames``, ``_emails`` (dropped
+    when longer than an e-mail address can be; cut, they would point at someone else).
+    """
+
+    _ids: ClassVar[frozenset[str]] = frozenset()
+    _limits: ClassVar[dict[str, int]] = {}
+    _json: ClassVar[frozenset[str]] = frozenset()
+    _filenames: ClassVar[frozenset[str]] = frozenset()
+    _emails: ClassVar[frozenset[str]] = frozenset()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, str):
+            if name in self._ids:
+                value = clean_id(value)
+            elif name in self._filenames:
+                value = clean_filename(value)
+            elif name in self._emails:
+                value = clean_text(value)
+                value = value if len(value) <= 254 else ""
+            else:
+                value = clean_text(value, self._limits.get(name))
+        elif name in self._json and value is not None:
+            value = CleanDict(clean_json(value)) if isinstance(value, dict) else clean_json(value)
+        object.__setattr__(self, name, value)
 
 
 # --- normalized inbound -------------------------------------------------------------------------
 
 
 @dataclasses.dataclass
-class InboundAttachment:
+class InboundAttachment(_Cleaned):
     """A file the customer sent. Either ``data`` is already here, or the adapter can fetch it
     later from ``url`` / ``provider_media_id`` (media download runs in a task)."""
+
+    _ids = frozenset({"provider_media_id", "content_id"})
+    _limits = {"kind": 20, "content_type": 100, "url": 2000}
+    _filenames = frozenset({"filename"})
 
     kind: str  # image | audio | video | file | sticker
     content_type: str = ""
@@ -37,9 +165,17 @@ class InboundAttachment:
 
 
 @dataclasses.dataclass
-class InboundMessage:
+class InboundMessage(_Cleaned):
     """One message from a customer (or, with ``is_echo``, one the business sent from the
-    provider's own app), in the same shape for every channel."""
+    provider's own app), in the same shape for every channel. Every value is cleaned on
+    assignment (see ``clean_text``)."""
+
+    _ids = frozenset({"provider_message_id", "sender_address", "reply_to_provider_id",
+                      "reaction_to_provider_id", "edit_of_provider_id", "unsend_of_provider_id",
+                      "new_sender_address"})
+    _limits = {"sender_name": 200, "contact_phone": 40, "quick_reply_payload": 1000}
+    _json = frozenset({"location", "metadata"})
+    _emails = frozenset({"contact_email"})
 
     provider_message_id: str
     sender_address: str  # wa_id, page-scoped id, e-mail address, visitor id
@@ -60,10 +196,13 @@ class InboundMessage:
     unsupported: bool = False  # the provider could not give us the content; show a placeholder
     automated: bool = False  # auto-replies, bulk mail: never answer automatically
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The customer moved to a new address on the same channel (WhatsApp number change); the
+    #: write path moves their identity. ``text`` says what happened, for the conversation.
+    new_sender_address: str = ""
 
 
 @dataclasses.dataclass
-class StatusUpdate:
+class StatusUpdate(_Cleaned):
     """A delivery report for a message we sent.
 
     Either ``provider_message_id`` names one message, or ``watermark`` says every outbound
@@ -78,6 +217,9 @@ class StatusUpdate:
     error_code: str = ""
     error_title: str = ""
     error_detail: str = ""
+
+    _ids = frozenset({"provider_message_id", "recipient_address"})
+    _limits = {"status": 20, "error_code": 40, "error_title": 1000, "error_detail": 1000}
 
 
 @dataclasses.dataclass

@@ -129,6 +129,23 @@ class MessengerAdapter(meta.MetaAdapter):
                     metadata={"type": "reaction", "reaction_removed": removed, **notes},
                 )
             )
+        elif isinstance(event.get("message_edit"), dict):
+            # The customer edited an earlier message; the write path changes the original.
+            edit = event["message_edit"]
+            target = as_str(edit.get("mid"))
+            if not sender or not target:
+                result.skipped.append(f"{where}: message_edit without sender or mid")
+                return
+            result.messages.append(
+                InboundMessage(
+                    provider_message_id=f"edit:{target}:{as_str(edit.get('num_edit')) or event.get('timestamp')}",
+                    sender_address=sender,
+                    text=as_str(edit.get("text")),
+                    edit_of_provider_id=target,
+                    sent_at=when,
+                    metadata={"type": "message_edit", **notes},
+                )
+            )
         elif isinstance(event.get("delivery"), dict):
             delivery = event["delivery"]
             watermark, _ = meta.parse_timestamp(delivery.get("watermark"), millis=True)

@@ -95,6 +95,10 @@ def load_payload(body: bytes, expected_object: str) -> dict[str, Any]:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise WebhookRejected(f"request body is not valid JSON: {exc}", 400) from None
+    except RecursionError:
+        # json.loads recurses once per nesting level; a valid body 10^5 levels deep exhausts
+        # the stack. No Meta payload nests like that.
+        raise WebhookRejected("request body nests too deeply to read", 400) from None
     if not isinstance(payload, dict):
         raise WebhookRejected("request body must be a JSON object", 400)
     obj = payload.get("object")

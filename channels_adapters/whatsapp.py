@@ -27,7 +27,7 @@ from __future__ import annotations
 import mimetypes
 from typing import Any
 
-from . import meta
+from . import meta, whatsapp_content
 from .base import (
     InboundAttachment,
     InboundMessage,
@@ -91,7 +91,7 @@ class WhatsAppAdapter(WhatsAppPayloads, meta.MetaAdapter):
                 where = f"entry[{e_index}].changes[{c_index}]"
                 change = as_dict(change)
                 field = change.get("field")
-                if field != "messages":
+                if field not in ("messages", "smb_message_echoes"):
                     result.skipped.append(f"{where}: field {field!r} is not handled")
                     continue
                 value = change.get("value")
@@ -116,6 +116,15 @@ class WhatsAppAdapter(WhatsAppPayloads, meta.MetaAdapter):
             item = f"{where}.messages[{m_index}]"
             message = self._parse_message(as_dict(raw), names, item, result)
             if message is not None:
+                result.messages.append(message)
+        for m_index, raw in enumerate(as_list(value.get("message_echoes"))):
+            # Sent by a person from the WhatsApp Business app ("smb_message_echoes"): the
+            # customer is the recipient.
+            raw = as_dict(raw)
+            message = self._parse_message({**raw, "from": raw.get("to")}, {}, f"{where}.message_echoes[{m_index}]",
+                                          result)
+            if message is not None:
+                message.is_echo = True
                 result.messages.append(message)
         for s_index, raw in enumerate(as_list(value.get("statuses"))):
             item = f"{where}.statuses[{s_index}]"
@@ -209,6 +218,8 @@ class WhatsAppAdapter(WhatsAppPayloads, meta.MetaAdapter):
                 if reply.get("description"):
                     msg.metadata["description"] = as_str(reply["description"])
                 msg.metadata["interactive_type"] = reply_kind
+            elif reply_kind == "nfm_reply":
+                whatsapp_content.parse_flow_reply(msg, reply)
             else:
                 return self._unsupported(msg, f"interactive/{reply_kind or 'unknown'}")
         elif kind == "button":
@@ -222,6 +233,9 @@ class WhatsAppAdapter(WhatsAppPayloads, meta.MetaAdapter):
             msg.text = as_str(content.get("emoji"))
             if not msg.text:
                 msg.metadata["reaction_removed"] = True
+        elif kind in whatsapp_content.PARSERS:
+            if whatsapp_content.PARSERS[kind](msg, content) is None:
+                return self._unsupported(msg, kind, f"{kind} without original_message_id")
         elif kind == "unsupported":
             inner = as_str(content.get("type"))
             return self._unsupported(msg, inner or "unknown", self._error_details(errors))

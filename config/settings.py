@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -107,17 +108,35 @@ SQLITE_OPTIONS = {
     "transaction_mode": "IMMEDIATE",
     "timeout": 20,
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    # Writers of this process queue in arrival order (config/sqlite/base.py); off under tests.
+    "SQLITE_WRITE_QUEUE": env_bool("SQLITE_WRITE_QUEUE", not os.environ.get("PYTEST_VERSION")),
 }
+#: Django's SQLite backend plus the fair write queue.
+SQLITE_ENGINE = "config.sqlite"
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DB_POOL", True):
+        # A real pool per process (Django 5.2 + psycopg_pool). Persistent connections are kept
+        # per thread, and under ASGI every request may run in a thread of its own, so they
+        # piled up until PostgreSQL refused clients. Size: DB_POOL_MAX_SIZE per process; the sum
+        # over web and worker processes must stay under PostgreSQL's max_connections (or put
+        # PgBouncer in front and set DB_POOL=0). See docs/deployment.md.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "2")),
+            "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "10")),
+            "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "20")),
+        }
     if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        DATABASES["default"]["ENGINE"] = SQLITE_ENGINE
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 else:
     DATABASES = {
-        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "db.sqlite3", "OPTIONS": SQLITE_OPTIONS}
+        "default": {"ENGINE": SQLITE_ENGINE, "NAME": DATA_DIR / "db.sqlite3", "OPTIONS": SQLITE_OPTIONS}
     }
-if os.environ.get("TEST_SQLITE_PATH") and DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+if os.environ.get("TEST_SQLITE_PATH") and "sqlite" in DATABASES["default"]["ENGINE"]:
     # A file test database, so a server subprocess (browser tests) can share it.
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_SQLITE_PATH"]}
 
@@ -138,25 +157,30 @@ if REDIS_URL:
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # In-process and thread-safe; a send costs O(group members), see inbox/channel_layer.py.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "inbox.channel_layer.LocalChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Tests run tasks inline (deterministic); pytest sets PYTEST_VERSION.
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", bool(os.environ.get("PYTEST_VERSION")))
 if REDIS_URL:
     HUEY = {
-        "huey_class": "huey.RedisHuey",
+        # Tasks by priority (webhooks first), BZPOPMIN: no polling.
+        "huey_class": "huey.PriorityRedisHuey",
         "name": "inbox",
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
+        "results": False,  # no task's return value is read; storing them cost a write per task
         "consumer": {"workers": int(os.environ.get("WORKER_THREADS", "4")), "worker_type": "thread"},
     }
 else:
     HUEY = {
-        "huey_class": "huey.SqliteHuey",
+        # SqliteHuey whose enqueue wakes the in-process worker (no polling); inbox/huey_storage.py.
+        "huey_class": "inbox.huey_storage.WakingSqliteHuey",
         "name": "inbox",
         "filename": str(DATA_DIR / "tasks.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
+        "results": False,  # no task's return value is read; storing them cost a write per task
         "consumer": {"workers": int(os.environ.get("WORKER_THREADS", "4")), "worker_type": "thread"},
     }
 #: Whether the web server process also runs the task consumer (embedded mode: the in-memory
@@ -224,11 +248,44 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+#: Served over HTTPS: redirect plain HTTP and send HSTS (a year by default; HSTS_SECONDS=0 turns
+#: it off, e.g. while trying HTTPS out).
+HTTPS = PUBLIC_BASE_URL.startswith("https://") and not DEBUG
+if HTTPS:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # joining browsers' preload list is a one-way choice for the operator (HSTS_PRELOAD=1)
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Content-Security-Policy for every page (django-csp): scripts only from this site, no inline
+# script, no plugins, no framing. Inline *styles* stay allowed (label colours, charts, the
+# widget's Shadow-DOM styles). CSP_EXTRA_IMG_SRC / CSP_EXTRA_CONNECT_SRC add sources.
+from csp.constants import NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:", *env_list("CSP_EXTRA_IMG_SRC")],
+        "media-src": [SELF, "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF, *env_list("CSP_EXTRA_CONNECT_SRC")],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -258,6 +315,9 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+#: Fernet keys for credentials at rest (inbox.encryption): the first encrypts, all decrypt.
+ENCRYPTION_KEYS = env_list("ENCRYPTION_KEYS")
+
 # --- channels ---------------------------------------------------------------------------------
 #: Overrides of channels_adapters.registry.DEFAULT_ADAPTERS (kind -> dotted class path).
 CHANNEL_ADAPTERS: dict[str, str] = {}
@@ -271,9 +331,28 @@ WIDGET_TOKEN_MAX_AGE = int(os.environ.get("WIDGET_TOKEN_MAX_AGE", str(60 * 60 * 
 WIDGET_MAX_UPLOAD_BYTES = int(os.environ.get("WIDGET_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))
 #: Seconds before an unseen web-chat reply is copied by e-mail to a visitor who left an address.
 WEBCHAT_EMAIL_COPY_DELAY = int(os.environ.get("WEBCHAT_EMAIL_COPY_DELAY", "120"))
+#: Stored webhook events processed per transaction (inbox/inbound_batch.py).
+WEBHOOK_BATCH_SIZE = int(os.environ.get("WEBHOOK_BATCH_SIZE", "10"))
 OUTBOUND_MAX_ATTEMPTS = int(os.environ.get("OUTBOUND_MAX_ATTEMPTS", "6"))
 OUTBOUND_RETRY_BASE_SECONDS = float(os.environ.get("OUTBOUND_RETRY_BASE_SECONDS", "5"))
 MAIL_POLL_SECONDS = int(os.environ.get("MAIL_POLL_SECONDS", "60"))
+
+# --- webhooks and raw events (docs/deployment.md, "Limits") --------------------------------------
+#: Largest webhook body read, counted while reading (chunked bodies too); larger ones get 413.
+WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", str(5 * 1024 * 1024)))
+#: Of a request refused before it was authenticated (bad signature, unknown inbox), only this
+#: much of the body is kept for the admin.
+WEBHOOK_REJECTED_BODY_BYTES = int(os.environ.get("WEBHOOK_REJECTED_BODY_BYTES", "4096"))
+#: Refused requests one IP address may make per minute; past it they get 429 and leave no trace.
+WEBHOOK_REJECTED_PER_MINUTE = int(os.environ.get("WEBHOOK_REJECTED_PER_MINUTE", "30"))
+#: Days a processed or rejected raw event is kept (failed ones stay until an admin acts).
+WEBHOOK_EVENT_RETENTION_DAYS = int(os.environ.get("WEBHOOK_EVENT_RETENTION_DAYS", "30"))
+#: Automatic processing attempts of a stored event, with exponential backoff from the base.
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "5"))
+WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "60"))
+#: Provider media downloads: attempts, with exponential backoff from the base, for temporary errors.
+MEDIA_DOWNLOAD_MAX_ATTEMPTS = int(os.environ.get("MEDIA_DOWNLOAD_MAX_ATTEMPTS", "5"))
+MEDIA_DOWNLOAD_RETRY_BASE_SECONDS = float(os.environ.get("MEDIA_DOWNLOAD_RETRY_BASE_SECONDS", "30"))
 
 LOGGING = {
     "version": 1,

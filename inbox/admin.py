@@ -1,12 +1,17 @@
 """The Django admin, for admins who are not developers: filters, search, inlines, and the raw
-webhook events with their errors."""
+webhook events with their errors.
+
+Staff who are not superusers see only the inboxes they belong to, and what belongs to them;
+actions that change something (resolve, reopen, retry, merge, process again, test connection)
+need the model's change permission; channel secrets are write-only (``admin_forms``)."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from . import services
+from . import selectors, services
+from .admin_forms import InboxAdminForm
 from .inbound import process_webhook_event
 from .models import (
     AgentConnection,
@@ -15,6 +20,7 @@ from .models import (
     Contact,
     ContactIdentity,
     Conversation,
+    FailedWebhookEvent,
     Inbox,
     Label,
     Message,
@@ -23,8 +29,34 @@ from .models import (
 )
 
 
+class ChangePermissionActions:
+    """``@admin.action(permissions=["act"])``: allowed with the model's change permission, also on
+    read-only admins (whose ``has_change_permission`` is False so nobody edits rows directly)."""
+
+    def has_act_permission(self, request) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+
+class ScopedToInboxes:
+    """Non-superusers see only rows of inboxes they are a member of."""
+
+    inbox_path = "inbox"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.inbox_path}__in": selectors.inboxes_for(request.user)}).distinct()
+
+
+INBOX_FILTER = ("inbox", admin.RelatedOnlyFieldListFilter)
+
+
 @admin.register(Inbox)
-class InboxAdmin(admin.ModelAdmin):
+class InboxAdmin(ChangePermissionActions, ScopedToInboxes, admin.ModelAdmin):
+    form = InboxAdminForm
+    inbox_path = "pk"
     list_display = ["name", "channel_kind", "enabled", "auto_assign", "public_id", "last_error_short"]
     list_filter = ["channel_kind", "enabled"]
     search_fields = ["name", "public_id"]
@@ -41,7 +73,7 @@ class InboxAdmin(admin.ModelAdmin):
 
     actions = ["test_connection"]
 
-    @admin.action(description="Test connection (checks the credentials with the provider)")
+    @admin.action(description="Test connection (checks the credentials with the provider)", permissions=["act"])
     def test_connection(self, request, queryset):
         from channels_adapters.registry import get_adapter
 
@@ -94,7 +126,7 @@ class ContactIdentityInline(admin.TabularInline):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(ChangePermissionActions, admin.ModelAdmin):
     list_display = ["__str__", "email", "phone", "locale", "opted_out", "created_at"]
     list_filter = ["opted_out", "locale", "identities__channel_kind"]
     search_fields = ["name", "email", "phone", "identities__address"]
@@ -105,21 +137,29 @@ class ContactAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # contacts arrive from channels, the API and order imports
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(pk__in=selectors.contacts_for(request.user).values("pk"))
+
     def save_model(self, request, obj, form, change):
         """Edits go through the write path like every other change of a contact."""
         original = Contact.objects.get(pk=obj.pk)
         services.contact_update(contact=original, **{field: form.cleaned_data[field] for field in form.changed_data})
 
-    @admin.action(description="Merge selected contacts into the oldest one")
+    @admin.action(description="Merge selected contacts into the oldest one", permissions=["act"])
     def merge_selected(self, request, queryset):
         contacts = list(queryset.order_by("created_at", "pk"))
         if len(contacts) < 2:
             self.message_user(request, "Select at least two contacts.", messages.WARNING)
             return
         primary = contacts[0]
+        merged = 0
         for duplicate in contacts[1:]:
-            primary = services.merge_contacts(primary=primary, duplicate=duplicate)
-        self.message_user(request, f"Merged {len(contacts) - 1} contact(s) into {primary}.")
+            try:
+                primary = services.merge_contacts(primary=primary, duplicate=duplicate, actor=request.user)
+                merged += 1
+            except services.ServiceError as exc:
+                self.message_user(request, f"{duplicate} was not merged: {exc}", messages.ERROR)
+        self.message_user(request, f"Merged {merged} contact(s) into {primary}.")
 
 
 class MessageInline(admin.TabularInline):
@@ -135,9 +175,9 @@ class MessageInline(admin.TabularInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(ChangePermissionActions, ScopedToInboxes, admin.ModelAdmin):
     list_display = ["id", "contact", "inbox", "status", "assignee", "priority", "handoff_reason", "last_activity_at"]
-    list_filter = ["status", "inbox", "inbox__channel_kind", "priority", "handoff_reason", "labels", "assignee"]
+    list_filter = ["status", INBOX_FILTER, "inbox__channel_kind", "priority", "handoff_reason", "labels", "assignee"]
     search_fields = ["contact__name", "contact__email", "contact__phone", "subject"]
     raw_id_fields = ["contact"]
     date_hierarchy = "last_activity_at"
@@ -152,13 +192,13 @@ class ConversationAdmin(admin.ModelAdmin):
         # Read-only: a direct save would skip the write path and the agents' live pages.
         return False
 
-    @admin.action(description="Resolve selected conversations", permissions=["view"])
+    @admin.action(description="Resolve selected conversations", permissions=["act"])
     def resolve_selected(self, request, queryset):
         for conversation in queryset:
             services.resolve(conversation=conversation, actor=request.user)
         self.message_user(request, f"Resolved {queryset.count()} conversation(s).")
 
-    @admin.action(description="Reopen selected conversations", permissions=["view"])
+    @admin.action(description="Reopen selected conversations", permissions=["act"])
     def reopen_selected(self, request, queryset):
         for conversation in queryset:
             services.reopen(conversation=conversation, actor=request.user)
@@ -171,9 +211,9 @@ class AttachmentInline(admin.TabularInline):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ChangePermissionActions, ScopedToInboxes, admin.ModelAdmin):
     list_display = ["id", "conversation", "direction", "sender_kind", "short_text", "delivery_state", "created_at"]
-    list_filter = ["direction", "sender_kind", "delivery_state", "is_private_note", "inbox"]
+    list_filter = ["direction", "sender_kind", "delivery_state", "is_private_note", INBOX_FILTER]
     search_fields = ["text", "provider_message_id"]
     raw_id_fields = ["conversation", "reply_to"]
     inlines = [AttachmentInline]
@@ -190,7 +230,7 @@ class MessageAdmin(admin.ModelAdmin):
     def short_text(self, obj: Message) -> str:
         return obj.text[:80]
 
-    @admin.action(description="Retry failed sends", permissions=["view"])
+    @admin.action(description="Retry failed sends", permissions=["act"])
     def retry_failed(self, request, queryset):
         count = 0
         for message in queryset.filter(delivery_state="failed"):
@@ -200,12 +240,12 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(ChangePermissionActions, ScopedToInboxes, admin.ModelAdmin):
     list_display = ["id", "channel_kind", "inbox", "status", "error_short", "attempts", "received_at"]
-    list_filter = ["status", "channel_kind", "inbox"]
+    list_filter = ["status", "channel_kind", INBOX_FILTER]
     search_fields = ["error", "inbox_public_id"]
     readonly_fields = ["inbox", "channel_kind", "inbox_public_id", "headers", "body_text", "status", "error",
-                       "summary", "attempts", "received_at", "processed_at"]
+                       "failures", "summary", "attempts", "next_attempt_at", "received_at", "processed_at"]
     exclude = ["body"]
     actions = ["reprocess"]
 
@@ -218,7 +258,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
         return format_html("<pre style='white-space:pre-wrap;max-height:30em;overflow:auto'>{}</pre>",
                            bytes(obj.body)[:100_000].decode("utf-8", "replace"))
 
-    @admin.action(description="Process again")
+    @admin.action(description="Process again", permissions=["act"])
     def reprocess(self, request, queryset):
         for event in queryset.exclude(status=WebhookEvent.Status.REJECTED):
             WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.RECEIVED)
@@ -227,6 +267,24 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(FailedWebhookEvent)
+class FailedWebhookEventAdmin(WebhookEventAdmin):
+    """Events that could not be (fully) processed: which item failed and why, when the next
+    automatic attempt is (none once ``WEBHOOK_MAX_ATTEMPTS`` are used up), and "Process again"."""
+
+    list_display = ["id", "channel_kind", "inbox", "failed_items", "attempts", "next_attempt_at", "received_at"]
+    list_filter = ["channel_kind", INBOX_FILTER]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=WebhookEvent.Status.FAILED)
+
+    @admin.display(description="What failed")
+    def failed_items(self, obj: WebhookEvent) -> str:
+        if obj.failures:
+            return "; ".join(f"{f.get('item')}: {str(f.get('error', ''))[:80]}" for f in obj.failures[:3])
+        return obj.error[:100]
 
 
 admin.site.register(Team, filter_horizontal=["members"])

@@ -6,4 +6,4 @@ class InboxConfig(AppConfig):
     verbose_name = "Support inbox"
 
     def ready(self):
-        from . import tasks  # noqa: F401  (registers the Huey tasks)
+        from . import membership, tasks  # noqa: F401  (registers the signal receiver and the Huey tasks)

@@ -8,16 +8,18 @@ from __future__ import annotations
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.generic.websocket import JsonWebsocketConsumer
 
 from . import events, selectors, services
+from .membership import EVENT as MEMBERSHIP_CHANGED
 from .presenters import agent_name
 
 #: Close code for "log in first" (the page sends the agent to the login form).
 UNAUTHENTICATED = 4401
 
 
-class AgentConsumer(JsonWebsocketConsumer):
+class AgentConsumer(events.LiveEventsMixin, JsonWebsocketConsumer):
     """Joins ``inbox-<id>`` for each inbox of the agent and ``agent-<user id>``; forwards each
     ``inbox.event`` as ``{"event", "data"}``. Accepts ``{"action": "typing" | "presence" |
     "heartbeat"}`` from the page."""
@@ -73,12 +75,29 @@ class AgentConsumer(JsonWebsocketConsumer):
         services.typing(conversation=conversation, who="agent", is_typing=bool(content.get("typing")),
                         name=self.display_name, user_id=self.user.pk)
 
-    def inbox_event(self, message: dict) -> None:
+    def _sync_groups(self) -> None:
+        """Membership changed (``inbox.membership``): join the inboxes the agent now belongs to
+        and leave the others, so a removed agent hears nothing more of that inbox."""
+        wanted = [events.inbox_group(pk) for pk in selectors.inboxes_for(self.user).values_list("pk", flat=True)]
+        wanted.append(events.agent_group(self.user.pk))
+        for group in set(self.joined) - set(wanted):
+            async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
+        for group in set(wanted) - set(self.joined):
+            async_to_sync(self.channel_layer.group_add)(group, self.channel_name)
+        self.joined = wanted
+
+    def _membership_changed(self) -> None:
+        self.user.refresh_from_db()
+        self._sync_groups()
+
+    async def live_event(self, message: dict) -> None:
+        if message.get("event") == MEMBERSHIP_CHANGED:
+            await database_sync_to_async(self._membership_changed)()  # the page hears of it too
+        elif message.get("group") and message["group"] not in self.joined:
+            return  # sent to a group this socket has just left
         data = message.get("data", {})
         if message.get("event") == "typing" and data.get("who") == "agent" and (
             data.get("user_id") == self.user.pk
         ):
             return  # this agent's own typing, from another of their tabs
-        self.send_json({"event": message.get("event"), "data": data})
-
-
+        await self.send_frame({"event": message.get("event"), "data": data})

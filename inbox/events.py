@@ -37,18 +37,67 @@ def conversation_group(conversation_id: int) -> str:
 
 
 def send_event(groups: Iterable[str], event_type: str, payload: dict[str, Any]) -> None:
-    """Send now. Consumers receive ``{"type": "inbox.event", "event": event_type, "data": payload}``."""
+    """Send now. Consumers receive ``{"type": "inbox.event", "event": event_type, "data": payload,
+    "group": group}``; the group lets a consumer drop what arrives after it left that group.
+
+    The embedded layer (``inbox.channel_layer``) takes the message from this thread directly;
+    other layers get every group in one event-loop run rather than one loop per group.
+    """
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "inbox.event", "event": event_type, "data": payload}
+    groups = list(groups)
+    send_now = getattr(layer, "group_send_now", None)
+    if send_now is not None:
+        for group in groups:
+            try:
+                send_now(group, _message(event_type, payload, group))
+            except Exception:  # a broken layer must not break the write that already committed
+                logger.exception("could not send %s to %s", event_type, group)
+        return
+    try:
+        async_to_sync(_send_all)(layer, groups, event_type, payload)
+    except Exception:
+        logger.exception("could not send %s to %s", event_type, groups)
+
+
+def _message(event_type: str, payload: dict[str, Any], group: str) -> dict[str, Any]:
+    return {"type": "inbox.event", "event": event_type, "data": payload, "group": group}
+
+
+async def _send_all(layer, groups: list[str], event_type: str, payload: dict[str, Any]) -> None:
     for group in groups:
         try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception:  # a broken layer must not break the write that already committed
+            await layer.group_send(group, _message(event_type, payload, group))
+        except Exception:
             logger.exception("could not send %s to %s", event_type, group)
 
 
 def send_event_on_commit(groups: Iterable[str], event_type: str, payload: dict[str, Any]) -> None:
     groups = list(groups)
     transaction.on_commit(lambda: send_event(groups, event_type, payload))
+
+
+class LiveEventsMixin:
+    """For Channels' sync websocket consumers: ``inbox.event`` messages are handled on the
+    event loop by ``async live_event(message)`` instead of going through the one thread that
+    every sync consumer's handlers share. Forwarding an event then costs no thread hop and no
+    database connection check, and a burst of connects (which do need the database) cannot
+    hold up live messages. Other messages go to the sync handlers as before, in order.
+    """
+
+    async def __call__(self, scope, receive, send):
+        self._async_send = send  # a sync consumer's base_send is wrapped for its thread
+        await super().__call__(scope, receive, send)
+
+    async def dispatch(self, message):
+        if message.get("type") == "inbox.event":
+            await self.live_event(message)
+            return
+        await super().dispatch(message)
+
+    async def live_event(self, message: dict) -> None:
+        raise NotImplementedError
+
+    async def send_frame(self, frame: dict) -> None:
+        await self._async_send({"type": "websocket.send", "text": self.encode_json(frame)})

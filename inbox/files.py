@@ -19,11 +19,17 @@ def signed_url(attachment: Attachment) -> str:
     return reverse("files:signed", args=[signing.dumps(attachment.pk, salt="attachment-link")])
 
 
+#: Shown in the page; everything else (SVG and HTML included: they can carry scripts) is a
+#: download, and every file is served with a sandboxing CSP on top.
+INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "audio/", "video/")
+
+
 def _response(attachment: Attachment) -> FileResponse:
     if not attachment.file:
         raise Http404("This file is not stored.")
+    content_type = (attachment.content_type or "").lower()
     response = FileResponse(attachment.file.open("rb"), filename=attachment.filename or "file",
-                            as_attachment=not (attachment.content_type or "").startswith(("image/", "audio/", "video/")))
+                            as_attachment=not content_type.startswith(INLINE_TYPES))
     response["Content-Type"] = attachment.content_type or "application/octet-stream"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from channels_adapters.registry import get_adapter
 
-from . import services
+from . import services, webhook_events
 from .inbound import apply_parsed, record_webhook_event
 from .models import ChannelKind, Inbox, WebhookEvent
 
@@ -66,8 +66,10 @@ def poll_inbox(inbox: Inbox, *, now: dt.datetime | None = None) -> int:
     retry_from = None
     for uid, raw in fetched:
         try:
-            counts = apply_parsed(inbox=inbox, parsed=adapter.parse_raw(raw))
-            stored += counts["messages"]
+            applied = apply_parsed(inbox=inbox, parsed=adapter.parse_raw(raw))
+            if applied.failures:
+                raise RuntimeError("; ".join(f"{f['item']}: {f['error']}" for f in applied.failures))
+            stored += applied.counts["messages"]
             done_uids.append(uid)
         except Exception as exc:
             logger.exception("could not store mail uid %s of inbox %s", uid, inbox.pk)
@@ -91,11 +93,13 @@ def poll_inbox(inbox: Inbox, *, now: dt.datetime | None = None) -> int:
 def _keep_as_failed_event(inbox: Inbox, uid: int, raw: bytes, exc: Exception) -> bool:
     """Store a mail that could not be imported as a failed raw event; False if that failed too."""
     try:
-        record_webhook_event(
+        event = record_webhook_event(
             inbox=inbox, channel_kind=ChannelKind.EMAIL, public_id=inbox.public_id, body=raw,
             headers={"content-type": "message/rfc822", "user-agent": f"IMAP poll, uid {uid}"},
             status=WebhookEvent.Status.FAILED, error=f"IMAP uid {uid} could not be stored: {type(exc).__name__}: {exc}",
         )
+        # one attempt made: the failed-event retry (inbox.webhook_events) takes it from here
+        WebhookEvent.objects.filter(pk=event.pk).update(attempts=1, next_attempt_at=webhook_events.next_attempt(1))
     except Exception:
         logger.exception("could not keep mail uid %s of inbox %s as a failed event", uid, inbox.pk)
         return False

@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .encryption import EncryptedJSONField, EncryptedTextField
+
 
 def new_public_id() -> str:
     return secrets.token_urlsafe(12)
@@ -78,15 +80,17 @@ class Inbox(models.Model):
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False,
                                  help_text="Used in the widget snippet and the webhook URL.")
     enabled = models.BooleanField(default=True)
-    channel_config = models.JSONField(default=dict, blank=True,
-                                      help_text="Provider settings and credentials (see docs/channels.md).")
+    channel_config = EncryptedJSONField(default=dict, blank=True,
+                                        help_text="Provider settings and credentials (see docs/channels.md); "
+                                                  "stored encrypted.")
     channel_state = models.JSONField(default=dict, blank=True, editable=False,
                                      help_text="Adapter bookkeeping, e.g. the last IMAP UID seen.")
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     webhook_verify_token = models.CharField(max_length=64, default=new_secret)
-    widget_secret = models.CharField(max_length=64, default=new_secret,
-                                     help_text="HMAC key for identity verification from the shop's site.")
+    widget_secret = EncryptedTextField(default=new_secret,
+                                       help_text="HMAC key for identity verification from the shop's site; "
+                                                 "stored encrypted.")
     allowed_origins = models.TextField(
         blank=True, help_text="Web chat: one origin per line (https://shop.example.com). Empty allows any.")
     widget_settings = models.JSONField(default=dict, blank=True,
@@ -113,6 +117,16 @@ class Inbox(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_channel_kind_display()})"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.phone_region:
+            import phonenumbers
+            from django.core.exceptions import ValidationError
+
+            self.phone_region = self.phone_region.upper()
+            if self.phone_region not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValidationError({"phone_region": f"{self.phone_region!r} is not a country code such as BR, AR or MX."})
 
     @property
     def default_phone_region(self) -> str:
@@ -278,6 +292,9 @@ class Message(models.Model):
     send_attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When a queued send is due.")
     claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker started the last send.")
+    handled_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the inbound handlers (surveys, the bot) ran for this customer message; empty while due.")
     metadata = models.JSONField(default=dict, blank=True,
                                 help_text="Channel extras: quick replies, reactions, location, e-mail headers.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -322,6 +339,9 @@ class Attachment(models.Model):
     provider_media_id = models.CharField(max_length=255, blank=True)
     source_url = models.URLField(max_length=2000, blank=True)
     error = models.CharField(max_length=255, blank=True)
+    download_attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                           help_text="When a download that failed for a temporary reason is tried again.")
 
     def __str__(self) -> str:
         return self.filename or f"attachment {self.pk}"
@@ -356,7 +376,11 @@ class WebhookEvent(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     error = models.TextField(blank=True)
     summary = models.TextField(blank=True, help_text="What processing did: messages, statuses, skipped items.")
+    failures = models.JSONField(default=list, blank=True,
+                                help_text="The items that could not be stored: [{item, provider_id, error}].")
     attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                           help_text="When a failed event is processed again automatically.")
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
@@ -365,3 +389,11 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_kind} event {self.pk} ({self.status})"
+
+
+class FailedWebhookEvent(WebhookEvent):
+    """The admin's list of events that could not be processed (fully), to look into and retry."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "failed webhook event"

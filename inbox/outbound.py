@@ -24,6 +24,7 @@ from channels_adapters.base import (
 from channels_adapters.registry import adapter_class_for, get_adapter
 
 from . import queue, services
+from .files import signed_url
 from .models import ChannelKind, ContactIdentity, Message
 from .phones import parse_phone, to_wa_id
 from .presenters import agent_name
@@ -61,7 +62,9 @@ def build_outbound(message: Message) -> OutboundMessage:
         if attachment.file:
             with attachment.file.open("rb") as fh:
                 data = fh.read()
-        url = f"{settings.PUBLIC_BASE_URL}{attachment.file.url}" if attachment.file else ""
+        # Providers that fetch media by URL (Instagram always, WhatsApp and Messenger by link) get
+        # a signed, expiring link: the files are not public (see files.py).
+        url = f"{settings.PUBLIC_BASE_URL.rstrip('/')}{signed_url(attachment)}" if attachment.file else ""
         attachments.append(OutboundAttachment(filename=attachment.filename, content_type=attachment.content_type,
                                               data=data, url=url))
     template = None

@@ -42,6 +42,7 @@ def attachment_payload(attachment: Attachment, *, for_customer: bool = False) ->
         "content_type": attachment.content_type,
         "size": attachment.size,
         "status": attachment.status,
+        "error": attachment.error if not for_customer else "",
         "url": url,
     }
 

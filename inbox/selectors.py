@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from .models import ChannelKind, Contact, Conversation, ConversationRead, Inbox, Message
+from .models import ChannelKind, Contact, ContactIdentity, Conversation, ConversationRead, Inbox, Label, Message
 from .phones import equivalent_numbers, to_wa_id
 
 
@@ -77,6 +77,49 @@ def contact_history(*, contact: Contact, user) -> QuerySet[Message]:
             .prefetch_related("attachments").order_by("created_at", "id"))
 
 
+def labels_for(user) -> QuerySet[Label]:
+    """Labels in use on conversations of the agent's inboxes (names are shared by every inbox,
+    but which ones exist elsewhere is not the agent's business)."""
+    if user.is_superuser:
+        return Label.objects.order_by("name")
+    used = Conversation.labels.through.objects.filter(
+        label=OuterRef("pk"), conversation__inbox__in=inboxes_for(user))
+    return Label.objects.filter(Exists(used)).order_by("name")
+
+
+# --- merging contacts -----------------------------------------------------------------------------
+#
+# A merge joins identities: after it, every channel address of both contacts leads to one
+# contact and its whole history. Two rules keep that safe (docs/widget.md, "identity"):
+# - an unverified web visitor (a widget browser the shop did not sign, whose e-mail or phone was
+#   only typed) is never merged: the merge would let that browser read the other's chats;
+# - an agent merges only contacts whose every conversation is in inboxes they belong to; other
+#   merges need an admin (superuser), because the merged contact shows both sides' data.
+
+def _unverified_visitor(contact_ref) -> Q:
+    """Contacts with a widget identity but no shop-verified one (``user:<id>``)."""
+    webchat = ContactIdentity.objects.filter(contact=contact_ref, channel_kind=ChannelKind.WEBCHAT)
+    return Q(Exists(webchat)) & ~Q(Exists(webchat.filter(address__startswith="user:")))
+
+
+def _outside_inboxes(contact_ref, user) -> Q:
+    return Q(Exists(Conversation.objects.filter(contact=contact_ref).exclude(inbox__in=inboxes_for(user))))
+
+
+def merge_refusal(*, user, primary: Contact, duplicate: Contact) -> str:
+    """Why ``user`` may not merge these two contacts, or "" when they may."""
+    if primary.pk == duplicate.pk:
+        return "A contact cannot be merged with itself."
+    pair = Contact.objects.filter(pk__in=[primary.pk, duplicate.pk])
+    if pair.filter(_unverified_visitor(OuterRef("pk"))).exists():
+        return ("One of these contacts is a website visitor whose e-mail or phone was typed in the chat, not "
+                "verified by the shop. Merging would let that browser read the other contact's conversations.")
+    if not user.is_superuser and pair.filter(_outside_inboxes(OuterRef("pk"), user)).exists():
+        return ("One of these contacts has conversations in inboxes you are not a member of. "
+                "Ask an administrator to merge them.")
+    return ""
+
+
 def phone_line_condition(phone: str) -> Q | None:
     """Matches contacts reachable on the same line as ``phone``: its phone in any equivalent
     form (see ``inbox.phones``), or a WhatsApp identity for one. None for a number that is not
@@ -95,9 +138,11 @@ def contacts_on_line(phone: str) -> QuerySet[Contact]:
     return Contact.objects.filter(pk__in=Contact.objects.filter(condition).values("pk")).order_by("pk")
 
 
-def duplicate_suggestions(*, contact: Contact) -> QuerySet[Contact]:
+def duplicate_suggestions(*, contact: Contact, user=None) -> list[tuple[Contact, str]]:
     """Other contacts with the same e-mail address or phone line (likely the same person
-    arriving on another channel; Brazilian, Argentine and Mexican numbers in either form)."""
+    arriving on another channel; Brazilian, Argentine and Mexican numbers in either form), each
+    with the reason it is suggested. With ``user``, only
+    contacts that user may merge (``merge_refusal``); without, every match (admin tools)."""
     conditions = Q()
     if contact.email:
         conditions |= Q(email__iexact=contact.email)
@@ -105,5 +150,20 @@ def duplicate_suggestions(*, contact: Contact) -> QuerySet[Contact]:
     if line is not None:
         conditions |= line
     if not conditions:
-        return Contact.objects.none()
-    return Contact.objects.filter(pk__in=Contact.objects.filter(conditions).values("pk")).exclude(pk=contact.pk)
+        return []
+    candidates = Contact.objects.filter(pk__in=Contact.objects.filter(conditions).values("pk")).exclude(pk=contact.pk)
+    if user is not None:
+        refused = _unverified_visitor(OuterRef("pk"))
+        if not user.is_superuser:
+            refused |= _outside_inboxes(OuterRef("pk"), user)
+        if Contact.objects.filter(pk=contact.pk).filter(refused).exists():
+            return []
+        candidates = candidates.exclude(refused)
+    suggestions = []
+    for other in candidates.order_by("pk")[:5]:
+        if contact.email and other.email.lower() == contact.email.lower():
+            reason = f"Same e-mail address ({other.email})"
+        else:
+            reason = f"Same phone number ({other.phone or contact.phone})"
+        suggestions.append((other, reason))
+    return suggestions

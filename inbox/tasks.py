@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
@@ -19,8 +20,9 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 from channels_adapters.base import InboundAttachment
 from channels_adapters.registry import get_adapter
 
-from . import queue, services
+from . import queue, services, webhook_events
 from .inbound import process_webhook_event
+from .inbound_batch import process_waiting_events
 from .mail_polling import due_inboxes, poll_inbox, poll_interval
 from .models import AgentConnection, Attachment, Contact, Conversation, Inbox, Message, WebhookEvent
 from .outbound import deliver, email_copy, recipient_address
@@ -32,15 +34,21 @@ SENDING_UNCERTAIN_AFTER = dt.timedelta(minutes=5)
 
 
 @queue.register("inbox.deliver_message")
-@db_task()
+@db_task(priority=5)
 def deliver_message(message_id: int) -> str:
     return deliver(message_id)
 
 
 @queue.register("inbox.process_webhook")
-@db_task()
+@db_task(priority=10)  # first: customer messages reach agents before bot answers and sends go out
 def process_webhook(event_id: int) -> None:
-    process_webhook_event(event_id)
+    process_waiting_events(event_id)
+
+
+@queue.register("inbox.run_inbound_handlers")
+@db_task(priority=5)
+def run_inbound_handlers(message_id: int, auto_reply: bool = True) -> None:
+    services.run_inbound_handlers_for(message_id, auto_reply=auto_reply)
 
 
 @queue.register("inbox.download_attachment")
@@ -55,15 +63,20 @@ def download_attachment(attachment_id: int) -> None:
         fetched = get_adapter(attachment.message.inbox).fetch_media(item)
     except Exception as exc:
         logger.warning("media download for attachment %s failed: %s", attachment_id, exc)
-        services.attachment_store_download(attachment=attachment, data=None, error=str(exc))
+        # Provider errors say whether trying again can help; anything else (a network
+        # failure, a bug) is treated as temporary and retried a bounded number of times.
+        services.attachment_download_failed(attachment=attachment, error=str(exc) or type(exc).__name__,
+                                            temporary=not getattr(exc, "permanent", False))
         return
     services.attachment_store_download(attachment=attachment, data=fetched.data, content_type=fetched.content_type,
                                        error="" if fetched.data is not None else "no data")
 
 
-def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Finish what lost tasks left: due sends, unprocessed webhook events, stuck sends,
-    snoozed conversations whose time came, stale agent connections."""
+def sweep(*, now: dt.datetime | None = None, purge: bool = True) -> dict[str, int]:
+    """Finish what lost tasks left: due sends, unprocessed webhook events, customer messages
+    whose handlers (the bot) never ran, stuck sends, snoozed conversations whose time came,
+    stale agent connections; retry failed events and media downloads that are due; delete raw
+    events past their retention (``purge``)."""
     now = now or timezone.now()
     counts = {"woken": services.wake_snoozed(now=now)}
     due = list(Message.objects.filter(delivery_state="queued", next_attempt_at__lte=now - STALE_AFTER)
@@ -85,10 +98,24 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
                       "Check with the customer before sending again.")
         counts["uncertain_sends"] += 1
     events = list(WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, received_at__lte=now - STALE_AFTER,
-                                              attempts__lt=5).values_list("pk", flat=True)[:200])
+                                              attempts__lt=settings.WEBHOOK_MAX_ATTEMPTS).values_list("pk", flat=True)[:200])
     for pk in events:
         process_webhook_event(pk)
     counts["reprocessed_events"] = len(events)
+    retries = webhook_events.due_retries(now=now)
+    for pk in retries:
+        process_webhook_event(pk)
+    counts["retried_events"] = len(retries)
+    downloads = list(Attachment.objects.filter(status=Attachment.Status.PENDING, next_attempt_at__lte=now)
+                     .values_list("pk", flat=True)[:200])
+    for pk in downloads:
+        download_attachment(pk)
+    counts["retried_downloads"] = len(downloads)
+    counts["purged_events"] = webhook_events.purge_old_events(now=now) if purge else 0
+    due = services.messages_due_for_handlers(older_than=now - STALE_AFTER)
+    for pk in due:
+        run_inbound_handlers(pk)
+    counts["handlers_rerun"] = len(due)
     counts["stale_connections"] = AgentConnection.objects.filter(
         last_seen__lt=now - services.PRESENCE_TIMEOUT * 2).delete()[0]
     return counts
@@ -96,9 +123,17 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
 
 @db_periodic_task(crontab(minute="*"))
 def sweep_task() -> None:
-    counts = sweep()
+    counts = sweep(purge=False)
     if any(counts.values()):
         logger.info("sweep: %s", counts)
+
+
+@db_periodic_task(crontab(minute="17"))
+def purge_webhook_events_task() -> None:
+    """Hourly: raw events past ``WEBHOOK_EVENT_RETENTION_DAYS`` (processed and rejected ones)."""
+    deleted = webhook_events.purge_old_events()
+    if deleted:
+        logger.info("deleted %s raw webhook events past their retention", deleted)
 
 
 @queue.register("inbox.poll_mailbox")

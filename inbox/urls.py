@@ -15,5 +15,6 @@ urlpatterns = [
     path("conversations/<int:pk>/priority/", views.conversation_priority, name="conversation-priority"),
     path("conversations/<int:pk>/read/", views.conversation_read, name="conversation-read"),
     path("messages/<int:pk>/retry/", views.message_retry, name="message-retry"),
+    path("attachments/<int:pk>/retry/", views.attachment_retry, name="attachment-retry"),
     path("contacts/<int:pk>/merge/", views.contact_merge, name="contact-merge"),
 ]

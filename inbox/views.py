@@ -26,7 +26,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from . import bounds, selectors, services
-from .models import AgentConnection, ChannelKind, Conversation, ConversationRead, Label, Message
+from .models import AgentConnection, Attachment, ChannelKind, Conversation, ConversationRead, Message
 from .presenters import agent_name, conversation_payload, message_payload
 
 PAGE_SIZE = 25
@@ -150,7 +150,7 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
         "statuses": Conversation.Status.choices,
         "channel_kinds": ChannelKind.choices,
         "inboxes": inboxes,
-        "all_labels": list(Label.objects.order_by("name")),
+        "all_labels": list(selectors.labels_for(request.user)),
         "querystring": urlencode(querystring),
         "unread_total": unread_total(request.user),
     }
@@ -207,7 +207,7 @@ def _detail_context(request: HttpRequest, conversation: Conversation) -> dict[st
         "templates": templates,
         "agents": agents,
         "labels": [label.name for label in conversation.labels.all()],
-        "duplicates": list(selectors.duplicate_suggestions(contact=contact)[:5]),
+        "duplicates": selectors.duplicate_suggestions(contact=contact, user=request.user),
         "priorities": Conversation.Priority.choices,
         "assignee_name": agent_name(conversation.assignee) if conversation.assignee_id else "",
         "me_name": agent_name(request.user),
@@ -419,15 +419,30 @@ def message_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def attachment_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """An agent's "Download again" of a customer's file whose download failed."""
+    attachment = get_object_or_404(
+        Attachment.objects.select_related("message__conversation").filter(
+            message__conversation__in=selectors.conversations_for(request.user)), pk=pk)
+    try:
+        services.attachment_retry_download(attachment=attachment)
+    except services.ServiceError as exc:
+        return _done(request, attachment.message.conversation, error=str(exc))
+    return _done(request, attachment.message.conversation, ok_message="Downloading again.")
+
+
+@login_required
+@require_POST
 def contact_merge(request: HttpRequest, pk: int) -> HttpResponse:
-    """Merge ``duplicate`` into the contact ``pk``: both must be contacts the agent can see."""
+    """Merge ``duplicate`` into the contact ``pk``: both must be contacts the agent can see, or
+    one of the suggestions; the write path refuses merges the agent may not make (403)."""
     visible = selectors.contacts_for(request.user)
     primary = get_object_or_404(visible, pk=pk)
     duplicate_id = _int_or_none(request.POST.get("duplicate"))
     # A suggested duplicate may have no conversation in the agent's inboxes yet; it is still
     # offered, so accept it when it is one of the suggestions.
-    duplicate = (visible.filter(pk=duplicate_id).first()
-                 or selectors.duplicate_suggestions(contact=primary).filter(pk=duplicate_id).first())
+    suggested = {c.pk: c for c, _reason in selectors.duplicate_suggestions(contact=primary, user=request.user)}
+    duplicate = visible.filter(pk=duplicate_id).first() or suggested.get(duplicate_id)
     if duplicate is None:
         raise Http404("No such contact.")
     next_url = request.POST.get("next", "")
@@ -435,7 +450,9 @@ def contact_merge(request: HttpRequest, pk: int) -> HttpResponse:
     if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(next_url, allowed_hosts=set()):
         next_url = reverse("inbox:home")
     try:
-        services.merge_contacts(primary=primary, duplicate=duplicate)
+        services.merge_contacts(primary=primary, duplicate=duplicate, actor=request.user)
+    except services.MergeRefused as exc:
+        return _done(request, None, error=str(exc), next_url=next_url, status=403)
     except services.ServiceError as exc:
         return _done(request, None, error=str(exc), next_url=next_url)
     return _done(request, None, ok_message=f"Merged into {primary}.", next_url=next_url)

@@ -5,6 +5,9 @@ This is the HTTP side of ``inbound``: adapters (``channels_adapters``) only veri
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -13,15 +16,49 @@ from django.views.decorators.http import require_http_methods
 from channels_adapters.base import WebhookRejected
 from channels_adapters.registry import get_adapter
 
-from . import queue
+from . import queue, webhook_events
 from .inbound import record_webhook_event
 from .models import Inbox, WebhookEvent
-
-MAX_BODY_BYTES = 5 * 1024 * 1024
 
 
 def _params(request: HttpRequest) -> dict[str, str]:
     return {key: request.GET.get(key, "") for key in request.GET}
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _read_body(request: HttpRequest) -> tuple[bytes | None, str]:
+    """The body, or None and why when it is over ``WEBHOOK_MAX_BODY_BYTES``. Counted on what
+    is read, not only on Content-Length: a chunked body has none (and under ASGI
+    ``config.body_limits`` has already stopped reading one byte past the limit)."""
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return None, f"body of {declared} bytes is over the {limit} byte limit"
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        return None, f"body is over the {limit} byte limit (counted while reading)"
+    return body, ""
+
+
+def _refuse(request: HttpRequest, *, inbox: Inbox | None, channel_kind: str, public_id: str, body: bytes,
+            headers: Mapping[str, str], error: str, status: int, authenticated: bool = False) -> HttpResponse:
+    """Answer a refused request, keeping a trace for the admin: the whole body when the request
+    was signed (a malformed payload from the provider), else only its start. An address that
+    keeps being refused gets 429 and leaves nothing more (``WEBHOOK_REJECTED_PER_MINUTE``)."""
+    if webhook_events.rejected_rate_limited(_client_ip(request)):
+        return JsonResponse({"error": "too many refused requests; try again later"}, status=429)
+    if not authenticated:
+        body, note = webhook_events.rejected_body(body)
+        error += note
+    record_webhook_event(inbox=inbox, channel_kind=channel_kind, public_id=public_id, body=body, headers=headers,
+                         status=WebhookEvent.Status.REJECTED, error=error)
+    return JsonResponse({"error": error.split(" (first ")[0]}, status=status)
 
 
 @csrf_exempt
@@ -39,21 +76,14 @@ def webhook(request: HttpRequest, channel_kind: str, public_id: str) -> HttpResp
         return HttpResponse(challenge, content_type="text/plain")
 
     headers = {key: value for key, value in request.headers.items()}
-    length = int(request.headers.get("Content-Length") or 0)
-    if length > MAX_BODY_BYTES:
-        record_webhook_event(inbox=inbox, channel_kind=channel_kind, public_id=public_id, body=b"",
-                             headers=headers, status=WebhookEvent.Status.REJECTED,
-                             error=f"body of {length} bytes is over the {MAX_BODY_BYTES} byte limit")
-        return JsonResponse({"error": "payload too large"}, status=413)
-    body = request.body
+    refuse = {"inbox": inbox, "channel_kind": channel_kind, "public_id": public_id, "headers": headers}
+    body, too_large = _read_body(request)
+    if body is None:
+        return _refuse(request, **refuse, body=b"", error=too_large, status=413)
     if inbox is None:
-        record_webhook_event(inbox=None, channel_kind=channel_kind, public_id=public_id, body=body, headers=headers,
-                             status=WebhookEvent.Status.REJECTED, error="no inbox with this id and channel")
-        return JsonResponse({"error": "unknown inbox"}, status=404)
+        return _refuse(request, **refuse, body=body, error="no inbox with this id and channel", status=404)
     if not inbox.enabled:
-        record_webhook_event(inbox=inbox, channel_kind=channel_kind, public_id=public_id, body=body, headers=headers,
-                             status=WebhookEvent.Status.REJECTED, error="the inbox is disabled")
-        return JsonResponse({"error": "inbox disabled"}, status=403)
+        return _refuse(request, **refuse, body=body, error="the inbox is disabled", status=403)
     adapter = get_adapter(inbox)
     try:
         if not adapter.uses_webhook:
@@ -62,12 +92,17 @@ def webhook(request: HttpRequest, channel_kind: str, public_id: str) -> HttpResp
             # would let anyone write as any visitor.
             raise WebhookRejected(f"{channel_kind} inboxes take no webhooks", 404)
         adapter.verify_request(body, headers)
+    except WebhookRejected as exc:
+        return _refuse(request, **refuse, body=body, error=f"{exc.status_code}: {exc}", status=exc.status_code)
+    try:
         # A quick look only, to answer malformed payloads with 400; the task parses.
         adapter.check_request(body, headers)
     except WebhookRejected as exc:
-        record_webhook_event(inbox=inbox, channel_kind=channel_kind, public_id=public_id, body=body, headers=headers,
-                             status=WebhookEvent.Status.REJECTED, error=f"{exc.status_code}: {exc}")
-        return JsonResponse({"error": str(exc)}, status=exc.status_code)
+        return _refuse(request, **refuse, body=body, error=f"{exc.status_code}: {exc}", status=exc.status_code,
+                       authenticated=True)
+    except RecursionError:
+        return _refuse(request, **refuse, body=body, error="400: request body nests too deeply to read",
+                       status=400, authenticated=True)
     with transaction.atomic():
         event = record_webhook_event(inbox=inbox, channel_kind=channel_kind, public_id=public_id, body=body,
                                      headers=headers)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from inbox import services as inbox_services
 from inbox.models import ChannelKind, Contact
+from inbox.phones import equivalent_numbers, from_wa_id, parse_phone
 
 from .models import Order
 
@@ -60,11 +61,20 @@ def recent_for_contact(contact_id: int, limit: int = 5) -> list[OrderFacts]:
     return [_facts(o) for o in Order.objects.filter(contact_id=contact_id).order_by("-ordered_at", "-pk")[:limit]]
 
 
+def _line_forms(numbers) -> set[str]:
+    """Every E.164 form of the valid numbers given (docs/phone-numbers.md): two sets meet when
+    they share a line, whichever form each side stored. Unreadable numbers match nothing."""
+    forms: set[str] = set()
+    for number in numbers:
+        forms.update(equivalent_numbers(number))
+    return forms
+
+
 def _phones_of(contact: Contact) -> set[str]:
-    phones = {contact.phone} if contact.phone else set()
+    numbers = [parse_phone(contact.phone).e164] if contact.phone else []
     for address in contact.identities.filter(channel_kind=ChannelKind.WHATSAPP).values_list("address", flat=True):
-        phones.add(inbox_services.normalize_phone(address))
-    return {p for p in phones if p}
+        numbers.append(from_wa_id(address).e164)
+    return _line_forms(n for n in numbers if n)
 
 
 def _order_phone_matches(order: Order, phones: set[str]) -> bool:
@@ -90,7 +100,7 @@ def lookup(*, text: str, contact_id: int) -> tuple[OrderFacts | None, str]:
     emails = [e.lower() for e in _EMAIL.findall(text or "")]
     email = emails[0] if emails else ""
     rest = _EMAIL.sub(" ", text or "")
-    typed_phones = {inbox_services.normalize_phone(p) for p in _PHONE.findall(rest)}
+    typed_phones = _line_forms(parse_phone(inbox_services.normalize_phone(p)).e164 for p in _PHONE.findall(rest))
     typed_phones.discard("")
     numbers = [n for n in _NUMBER.findall(_PHONE.sub(" ", rest)) if n]
     channel_phones = _phones_of(contact)

@@ -119,6 +119,10 @@ class WebhookRejected(ShopError):
         self.status_code = status_code
 
 
+class NotFound(ShopError):
+    """The platform answered 404: no such order (deleted), or a wrong store address."""
+
+
 class CredentialsError(ShopError):
     """The platform refused the credentials (401/403): retrying will not help."""
 
@@ -330,7 +334,7 @@ class BaseShopConnector:
                     f"{self.platform} refused the credentials ({response.status}): check the access token, "
                     "the app's permissions and the store address")
             if response.status == 404:
-                raise ShopError(f"{self.platform} answered 404 for {urllib.parse.urlsplit(url).path}: check the store address")
+                raise NotFound(f"{self.platform} answered 404 for {urllib.parse.urlsplit(url).path}: check the store address")
             if response.status >= 400:
                 raise ShopError(f"{self.platform} answered {response.status}: {response.body[:300]!r}")
             self.pace(response)

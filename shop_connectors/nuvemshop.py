@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .base import (
-    BaseShopConnector, OrderPage, Response, ShopCustomer, ShopError, ShopEvent, ShopItem, ShopOrder, ShopTracking,
+    BaseShopConnector, NotFound, OrderPage, Response, ShopCustomer, ShopError, ShopEvent, ShopItem, ShopOrder, ShopTracking,
     WebhookRejected, check_signature, isoformat, load_json_object, lower_headers, money, optional_time, parse_time,
     quantity, text,
 )
@@ -71,8 +71,8 @@ class NuvemshopConnector(BaseShopConnector):
         query = {"updated_at_min": isoformat(updated_since), "per_page": PAGE_SIZE, "page": page_number}
         try:
             response = self.request(self._api("orders"), query=query)
-        except ShopError as exc:
-            if page_number > 1 and "404" in str(exc):
+        except NotFound:
+            if page_number > 1:
                 return OrderPage(orders=[], next_cursor=None)  # "Last page is N"
             raise
         data = response.json()

@@ -52,6 +52,15 @@ class ShopConnectionForm(forms.ModelForm):
         if not self.instance.pk and "webhook_secret" in self.fields:
             self.fields["webhook_secret"].required = True
 
+    def clean_status_overrides(self):
+        from shop_connectors.base import STATUSES
+
+        value = self.cleaned_data.get("status_overrides") or {}
+        if not isinstance(value, dict) or any(not isinstance(k, str) or v not in STATUSES for k, v in value.items()):
+            raise forms.ValidationError(f'Map platform statuses to one of {", ".join(STATUSES)}, '
+                                        'e.g. {"completed": "delivered"}.')
+        return value
+
     def clean(self):
         data = super().clean()
         platform = data.get("platform")

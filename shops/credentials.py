@@ -1,6 +1,6 @@
 """The one place that reads and writes a connection's secrets (API credentials and webhook
-secret). Stored in a JSON field today; swapping it for an encrypted field changes only this
-module (see docs/shops.md)."""
+secret), kept in an encrypted JSON field (``inbox.encryption.EncryptedJSONField``; see
+docs/shops.md and docs/deployment.md for the keys)."""
 
 from __future__ import annotations
 

@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from inbox.encryption import EncryptedJSONField
+
 
 def new_public_id() -> str:
     return secrets.token_urlsafe(12)
@@ -25,8 +27,8 @@ class Platform(models.TextChoices):
 
 class ShopConnection(models.Model):
     """One store on one platform. Its secrets (API credentials and the webhook secret) live in
-    ``secrets``, read and written only through ``shops.credentials`` so the storage can become
-    an encrypted field without touching callers."""
+    ``secrets``, encrypted at rest (``inbox.encryption``), read and written only through
+    ``shops.credentials``."""
 
     platform = models.CharField(max_length=20, choices=Platform.choices)
     name = models.CharField(max_length=100)
@@ -35,7 +37,7 @@ class ShopConnection(models.Model):
     inbox = models.ForeignKey("inbox.Inbox", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                               help_text="Optional: the inbox this shop's customers write to. Empty: the whole installation.")
     store_url = models.URLField(blank=True, help_text="https://your-shop.myshopify.com, https://your-site.com ...")
-    secrets = models.JSONField(default=dict, blank=True, editable=False)
+    secrets = EncryptedJSONField(default=dict, blank=True, editable=False)
     status_overrides = models.JSONField(
         default=dict, blank=True,
         help_text='Platform status → ours, e.g. {"completed": "delivered"} for a WooCommerce shop that completes '

@@ -17,7 +17,7 @@ from inbox import queue
 from retention import services as retention_services
 from retention.services import shop_orders
 from shop_connectors.base import (
-    BaseShopConnector, CredentialsError, RateLimited, ShopError, ShopEvent as ParsedEvent, TemporaryShopError,
+    BaseShopConnector, CredentialsError, NotFound, RateLimited, ShopError, ShopEvent as ParsedEvent, TemporaryShopError,
     WebhookRejected,
 )
 from shop_connectors.registry import build_connector
@@ -174,7 +174,13 @@ def _apply_event(connection: ShopConnection, connector: BaseShopConnector, parse
     order = parsed.order
     if order is None and parsed.order_ref:
         if connector.has_api_access:
-            order = connector.fetch_order(parsed.order_ref)
+            try:
+                order = connector.fetch_order(parsed.order_ref)
+            except NotFound:
+                if not parsed.topic.endswith("deleted"):
+                    raise
+                found = shop_orders.order_cancel_from_shop(source=connection.order_prefix, order_id=parsed.order_ref)
+                return f"order {parsed.order_ref} deleted: {'cancelled here' if found else 'never imported'}"
         elif parsed.tracking is not None:
             found = shop_orders.order_apply_tracking(source=connection.order_prefix, order_id=parsed.order_ref,
                                                      tracking=parsed.tracking)

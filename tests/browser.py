@@ -163,19 +163,21 @@ def new_context(chromium_browser, request) -> Callable:
     """
     contexts = []
     problems: list[str] = request.node.stash.setdefault(browser_problems_key, [])
+    csp_violations: list[str] = []
 
     def factory(**options):
         context = chromium_browser.new_context(**options)
         context.set_default_timeout(BROWSER_TIMEOUT_MS)
         label = f"context {len(contexts) + 1}"
 
+        def on_console(msg):
+            if msg.type in ("error", "warning"):
+                problems.append(f"[{label}] console.{msg.type}: {msg.text}")
+                if "Content Security Policy" in msg.text:
+                    csp_violations.append(f"[{label}] {msg.text}")
+
         def on_page(page):
-            page.on(
-                "console",
-                lambda msg: problems.append(f"[{label}] console.{msg.type}: {msg.text}")
-                if msg.type in ("error", "warning")
-                else None,
-            )
+            page.on("console", on_console)
             page.on("pageerror", lambda exc: problems.append(f"[{label}] page error: {exc}"))
 
         context.on("page", on_page)
@@ -186,6 +188,9 @@ def new_context(chromium_browser, request) -> Callable:
     for context in contexts:
         with contextlib.suppress(Exception):
             context.close()
+    if csp_violations:
+        # every browser test also checks that its pages work under the Content-Security-Policy
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(csp_violations), pytrace=False)
 
 
 @pytest.fixture
@@ -328,7 +333,7 @@ def database_url_for_subprocess() -> str:
     conf = connection.settings_dict
     engine = conf["ENGINE"]
     name = str(conf["NAME"])
-    if engine.endswith("sqlite3"):
+    if "sqlite" in engine:  # Django's backend or config.sqlite, which the settings put back
         if not name or connection.is_in_memory_db():
             raise RuntimeError(
                 "live_asgi_server needs a test database a second process can open, but the "

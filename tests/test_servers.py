@@ -257,7 +257,9 @@ def test_database_url_for_subprocess_names_this_test_database(db):
             database_url_for_subprocess()
         return
     parsed = dj_database_url.parse(database_url_for_subprocess())
-    assert parsed["ENGINE"] == connection.settings_dict["ENGINE"]
+    # The settings turn dj_database_url's sqlite3 engine into config.sqlite (the write queue).
+    assert parsed["ENGINE"] == connection.settings_dict["ENGINE"] or (
+        connection.vendor == "sqlite" and parsed["ENGINE"] == "django.db.backends.sqlite3")
     assert str(parsed["NAME"]) == str(connection.settings_dict["NAME"])
     if connection.vendor == "sqlite":
         # timeout, WAL and IMMEDIATE must reach the server, or two writers hit "locked".

@@ -17,6 +17,7 @@ import logging
 from urllib.parse import parse_qs
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.generic.websocket import JsonWebsocketConsumer
 
 from channels_adapters.webchat import inbound_from_widget
@@ -34,7 +35,7 @@ CLOSE_BAD_TOKEN = 4401
 CLOSE_NO_INBOX = 4404
 
 
-class WidgetConsumer(JsonWebsocketConsumer):
+class WidgetConsumer(events.LiveEventsMixin, JsonWebsocketConsumer):
     inbox: Inbox | None = None
     visitor_id: str = ""
     conversation_id: int | None = None
@@ -167,21 +168,21 @@ class WidgetConsumer(JsonWebsocketConsumer):
 
     # --- to the visitor -----------------------------------------------------------------------
 
-    def inbox_event(self, message):
+    async def live_event(self, message):
         name, data = message.get("event"), message.get("data") or {}
         if name in ("message.created", "message.updated"):
             if data.get("conversation_id") != self.conversation_id or data.get("is_private_note"):
                 return
-            self.send_json({"event": name, "data": data})
+            await self.send_frame({"event": name, "data": data})
         elif name == "conversation.status":
             if data.get("id") != self.conversation_id:
                 return
             payload = {"id": data["id"], "status": data.get("status"), "assignee_name": data.get("assignee_name", "")}
             if payload["status"] == "pending" and not payload["assignee_name"]:
-                payload["availability"] = widget_auth.availability(inbox=self.inbox)
-            self.send_json({"event": name, "data": payload})
+                payload["availability"] = await database_sync_to_async(widget_auth.availability)(inbox=self.inbox)
+            await self.send_frame({"event": name, "data": payload})
         elif name == "typing":
             if data.get("conversation_id") != self.conversation_id or data.get("who") != "agent":
                 return
-            self.send_json({"event": "typing", "data": {
+            await self.send_frame({"event": "typing", "data": {
                 "typing": bool(data.get("typing")), "name": data.get("name", "")}})

@@ -22,12 +22,12 @@ class EmailLimits:
     max_mime_parts: int = 200  # body parts (boundary delimiters) read; later ones are cut
     max_multipart_boundaries: int = 25  # distinct multipart containers (nesting and siblings)
     max_nested_messages: int = 10  # message/rfc822 parts (forwarded mails inside mails)
-    max_recipients: int = 300  # addresses read per address header (To, Cc, From, ...)
+    max_recipients: int = 200  # addresses read per address header (To, Cc, From, ...)
     max_html_bytes: int = 200_000  # HTML fed to the sanitizer and text extractor
     max_html_depth: int = 100  # nesting of HTML elements; deeper tags are dropped, text kept
     max_html_tags: int = 8_000  # HTML tags kept; later tags are dropped, text kept
     max_header_fields: int = 1_000  # top-level header fields read
-    max_text_chars: int = 500_000  # plain-text body characters kept
+    max_text_chars: int = 200_000  # plain-text body characters kept
 
     @classmethod
     def from_config(cls, config) -> "EmailLimits":

@@ -7,7 +7,9 @@ public names importable from ``inbox.services`` (see docs/architecture.md, "Wher
 
 - ``contacts``: contacts and identities, merging
 - ``phone_identity``: canonical phone numbers, one contact per phone line, healing duplicates
-- ``receiving``: customer messages coming in, their attachments and reactions
+- ``receiving``: customer messages coming in and their attachments
+- ``message_changes``: reactions, edits, deletions, channel notices (a customer's new number)
+- ``downloads``: provider media downloads that failed (retries, the agent's "Download again")
 - ``routing``: online agents, auto-assignment, assignment, hand-off
 - ``conversations``: status, labels, priority, read marks, typing, business-started conversations
 - ``messages``: system lines and private notes
@@ -49,7 +51,9 @@ from .delivery import (
     record_send_success,
     requeue_uncertain_send,
 )
-from .errors import AssignmentConflict, ServiceError, WindowClosed
+from .downloads import attachment_download_failed, attachment_retry_download
+from .errors import AssignmentConflict, MergeRefused, ServiceError, WindowClosed
+from .hooks import messages_due_for_handlers, run_inbound_handlers_for
 from .messages import add_note, add_system_message
 from .presence import (
     PRESENCE_TIMEOUT,
@@ -64,13 +68,15 @@ from .replies import retry_send, send_reply, service_window
 from .routing import assign, hand_off, online_agent_ids
 
 __all__ = [
-    "PRESENCE_TIMEOUT", "AssignmentConflict", "InboundResult", "ServiceError", "WindowClosed",
+    "PRESENCE_TIMEOUT", "AssignmentConflict", "InboundResult", "MergeRefused", "ServiceError", "WindowClosed",
     "add_note", "add_system_message", "agent_connected", "agent_disconnected", "agent_heartbeat",
-    "agent_presence", "apply_status_update", "assign", "attachment_store_download", "claim_for_sending",
-    "contact_add_identity", "contact_for_identity", "contact_for_phone", "contact_record_wa_id", "contact_update", "conversation_bot_miss",
-    "conversation_reset_bot_misses", "hand_off", "heal_phone_duplicates", "inbox_record_channel_state", "mark_read", "merge_contacts",
-    "message_record_email_copy", "normalize_email", "normalize_phone", "online_agent_ids", "receive_inbound",
+    "agent_presence", "apply_status_update", "assign", "attachment_download_failed", "attachment_retry_download",
+    "attachment_store_download", "claim_for_sending",
+    "contact_add_identity", "contact_for_identity", "contact_for_phone", "contact_record_wa_id", "contact_update",
+    "conversation_bot_miss", "conversation_reset_bot_misses", "hand_off", "heal_phone_duplicates",
+    "inbox_record_channel_state", "mark_read", "merge_contacts",
+    "message_record_email_copy", "messages_due_for_handlers", "normalize_email", "normalize_phone", "online_agent_ids", "receive_inbound",
     "record_send_failure", "record_send_success", "reopen", "requeue_uncertain_send", "resolve", "retry_send",
-    "send_reply", "service_window", "set_labels", "set_priority", "set_status", "snooze", "start_conversation",
+    "run_inbound_handlers_for", "send_reply", "service_window", "set_labels", "set_priority", "set_status", "snooze", "start_conversation",
     "typing", "wake_snoozed",
 ]

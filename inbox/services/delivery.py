@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from channels_adapters.base import StatusUpdate
 
-from ..models import Inbox, Message
+from ..models import ChannelKind, Inbox, Message
 from .broadcast import broadcast_message
 
 
@@ -71,8 +71,17 @@ def apply_status_update(*, inbox: Inbox, update: StatusUpdate) -> int:
         messages = messages.filter(
             conversation__contact__identities__channel_kind=inbox.channel_kind,
             conversation__contact__identities__address=update.recipient_address,
-            created_at__lte=update.watermark,
         )
+        if inbox.channel_kind == ChannelKind.WEBCHAT:
+            # The widget's receipt names messages the visitor has on screen: the broadcast
+            # delivered them, whatever the send task has recorded yet.
+            messages = messages.filter(created_at__lte=update.watermark)
+        else:
+            # A provider's "everything sent up to this time" (Messenger): only messages that did
+            # leave, by when they left. A reply still queued for a retry, being sent or failed
+            # was not covered; marking it read would hide that it never went out.
+            messages = messages.filter(delivery_state__in=[Message.Delivery.SENT, Message.Delivery.DELIVERED],
+                                       sent_at__lte=update.watermark)
     else:
         return 0
     if update.status == "failed":

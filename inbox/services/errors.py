@@ -17,3 +17,7 @@ class AssignmentConflict(ServiceError):
 class WindowClosed(ServiceError):
     """A free-form reply outside the channel's customer-service window."""
 
+
+
+class MergeRefused(ServiceError):
+    """An agent may not merge these contacts (see ``selectors.merge_refusal``)."""

@@ -4,10 +4,14 @@ Two settings, one shape: a list of dotted paths to handlers, called in order, ea
 say "handled" (return True) to stop the ones after it.
 
 ``INBOUND_MESSAGE_HANDLERS``
-    Called with each new customer message (not echoes, not reactions), after it is stored and
-    its broadcast is queued, inside the receiving transaction. The project's list is
+    Called with each new customer message (not echoes, not reactions) in the worker, after the
+    receiving transaction committed and the message was broadcast (task
+    ``inbox.run_inbound_handlers``): a slow handler never delays the message on the agents'
+    screens nor holds the database's write lock while the message is stored. The project's list is
     retention's survey/opt-out handler, then the bot. A handler is a callable
-    ``handler(message) -> bool``. It may also have ``starts_conversation(inbox) -> bool``,
+    ``handler(message) -> bool``. It may have ``prepare(message)``, called before the
+    handlers' transaction opens, for CPU work that needs no lock (the bot's matcher). It may
+    also have ``starts_conversation(inbox) -> bool``,
     asked when a customer's message opens a new conversation: the first handler that answers
     True owns it, and the conversation starts in ``bot`` status instead of waiting for agents.
     A handler that raises is logged; the customer's message is kept and, if the conversation
@@ -23,6 +27,7 @@ A project without the bot or retention installed lists fewer handlers and works 
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 from collections.abc import Callable
@@ -30,6 +35,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from ..models import Conversation, Inbox, Message
@@ -58,6 +64,38 @@ def conversation_starts_with_handler(inbox: Inbox) -> bool:
         if starts is not None and starts(inbox):
             return True
     return False
+
+
+def run_inbound_handlers_for(message_id: int, *, auto_reply: bool = True) -> bool:
+    """The task's entry point: the handlers for one stored message, in one transaction that
+    holds the conversation's row, so two messages of one conversation are answered one at a time."""
+    message = (Message.objects.select_related("conversation__inbox", "conversation__contact", "inbox")
+               .filter(pk=message_id, handled_at__isnull=True).first())
+    if message is None:
+        return False  # gone, or a second run (the sweep, a redelivered task): nothing twice
+    for handler in inbound_handlers():
+        prepare = getattr(handler, "prepare", None)
+        if prepare is not None and (auto_reply or not getattr(handler, "replies_automatically", False)):
+            try:
+                prepare(message)  # CPU work (the bot's matcher) outside the write transaction
+            except Exception:
+                logger.exception("inbound handler %r could not prepare message %s", handler, message_id)
+    with transaction.atomic():
+        Conversation.objects.select_for_update().filter(pk=message.conversation_id).values_list("pk").first()
+        if Message.objects.filter(pk=message_id, handled_at__isnull=False).exists():
+            return False  # another run got here first
+        handled = run_inbound_handlers(message, auto_reply=auto_reply)
+        Message.objects.filter(pk=message_id).update(handled_at=timezone.now())
+        return handled
+
+
+def messages_due_for_handlers(*, older_than: dt.datetime, limit: int = 200) -> list[int]:
+    """Customer messages whose handler task was lost (a worker killed before it ran), for the
+    sweep. Only the last day: an answer later than that would be no answer."""
+    return list(Message.objects.filter(
+        direction=Message.Direction.INCOMING, sender_kind=Message.SenderKind.CONTACT, handled_at__isnull=True,
+        created_at__lte=older_than, created_at__gte=older_than - dt.timedelta(days=1),
+    ).values_list("pk", flat=True)[:limit])
 
 
 def run_inbound_handlers(message: Message, *, auto_reply: bool = True) -> bool:

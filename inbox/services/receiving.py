@@ -17,6 +17,7 @@ from .. import queue
 from ..models import Attachment, ChannelKind, Contact, Conversation, Inbox, Message
 from . import hooks
 from .broadcast import broadcast_conversation, broadcast_message, preview
+from . import message_changes
 from .contacts import contact_for_identity
 from .phone_identity import heal_phone_duplicates
 from .routing import route_to_agents
@@ -26,14 +27,22 @@ Status = Conversation.Status
 
 @dataclasses.dataclass
 class InboundResult:
+    """What receiving one inbound item did. ``outcome`` names it for the event's summary:
+    ``message``, ``duplicate``, ``reaction``, ``stale_reaction``, ``edit``, ``unsend``,
+    ``notice``, or ``reaction_to_unknown`` / ``edit_of_unknown`` / ``unsend_of_unknown`` /
+    ``notice_for_unknown`` when the message or customer it refers to is not here."""
+
     message: Message | None
     conversation: Conversation | None
     created: bool
+    outcome: str = ""
 
+    def __post_init__(self):
+        self.outcome = self.outcome or ("message" if self.created else "duplicate")
 
 
 def _conversation_for_inbound(inbox: Inbox, contact: Contact, now: dt.datetime, *,
-                              keep_resolved: bool = False) -> tuple[Conversation, bool]:
+                              keep_resolved: bool = False, is_echo: bool = False) -> tuple[Conversation, bool]:
     latest = (
         Conversation.objects.select_for_update()
         .filter(inbox=inbox, contact=contact)
@@ -48,9 +57,14 @@ def _conversation_for_inbound(inbox: Inbox, contact: Contact, now: dt.datetime, 
         now - latest.resolved_at <= dt.timedelta(hours=inbox.reopen_window_hours)
     ):
         return latest, False
+    if is_echo:
+        # A person at the business wrote first, from the provider's own app: the conversation
+        # is theirs (open), never the bot's, which would talk over them.
+        status = Status.OPEN
+    else:
+        status = Status.BOT if hooks.conversation_starts_with_handler(inbox) else Status.PENDING
     conversation = Conversation.objects.create(
-        inbox=inbox, contact=contact, status=Status.BOT if hooks.conversation_starts_with_handler(inbox) else Status.PENDING,
-        created_at=now, last_activity_at=now,
+        inbox=inbox, contact=contact, status=status, created_at=now, last_activity_at=now,
     )
     return conversation, True
 
@@ -126,8 +140,9 @@ def receive_inbound(
     now = timezone.now()
     sent_at = min(inbound.sent_at, now) if inbound.sent_at else now
 
-    if inbound.reaction_to_provider_id:
-        return _record_reaction(inbox, inbound)
+    change = _apply_change(inbox, inbound)
+    if change is not None:
+        return change
 
     contact = contact_for_identity(
         channel_kind=inbox.channel_kind, address=inbound.sender_address, name=inbound.sender_name,
@@ -143,7 +158,8 @@ def receive_inbound(
     else:
         # A satisfaction rating tapped after resolution belongs to the resolved conversation.
         is_rating = inbound.quick_reply_payload.startswith("survey:")
-        conversation, created_conversation = _conversation_for_inbound(inbox, contact, now, keep_resolved=is_rating)
+        conversation, created_conversation = _conversation_for_inbound(inbox, contact, now, keep_resolved=is_rating,
+                                                                       is_echo=inbound.is_echo)
 
     reply_to = None
     if inbound.reply_to_provider_id:
@@ -173,8 +189,11 @@ def receive_inbound(
                 reply_to=reply_to, delivery_state=delivery, metadata=metadata, created_at=now, sent_at=sent_at,
             )
     except IntegrityError:
-        # The same event processed concurrently by another worker: it won.
-        existing = Message.objects.get(inbox=inbox, provider_message_id=inbound.provider_message_id)
+        # The same event processed concurrently by another worker: it won. Any other refusal
+        # of the row is a real failure for the caller to record.
+        existing = Message.objects.filter(inbox=inbox, provider_message_id=inbound.provider_message_id).first()
+        if existing is None:
+            raise
         return InboundResult(existing, existing.conversation, False)
     for item in inbound.attachments:
         _store_attachment(message, item)
@@ -196,32 +215,35 @@ def receive_inbound(
         update_fields.append("subject")
     conversation.save(update_fields=update_fields)
 
-    message = Message.objects.select_related("conversation__inbox", "inbox", "author").get(pk=message.pk)
+    # The payloads are built from the rows in hand: no re-read of what was just written.
+    conversation.inbox = inbox
+    if conversation.contact_id == contact.pk:
+        conversation.contact = contact
+    message.conversation, message.inbox = conversation, inbox
+    if not inbound.attachments:
+        message._prefetched_objects_cache = {"attachments": Attachment.objects.none()}
     broadcast_message(message)
     broadcast_conversation(conversation, event="conversation.created" if created_conversation else "conversation.updated")
 
     if created_conversation and conversation.status == Status.PENDING:
         route_to_agents(conversation)
     if not inbound.is_echo:
-        hooks.run_inbound_handlers(message, auto_reply=auto_reply)
+        # The handlers (surveys, the bot) run in the worker after this commits, so the message
+        # reaches the agents at once and the bot's matching never holds the write lock.
+        queue.enqueue("inbox.run_inbound_handlers", message.pk, auto_reply)
     return InboundResult(message, conversation, True)
 
-def _record_reaction(inbox: Inbox, inbound: InboundMessage) -> InboundResult:
-    target = (
-        Message.objects.select_for_update(of=("self",))
-        .select_related("conversation__inbox", "inbox", "author")
-        .filter(inbox=inbox, provider_message_id=inbound.reaction_to_provider_id)
-        .first()
-    )
-    if target is None:
-        return InboundResult(None, None, False)
-    reactions = dict(target.metadata.get("reactions", {}))
-    if inbound.text:
-        reactions[inbound.sender_address] = inbound.text
+def _apply_change(inbox: Inbox, inbound: InboundMessage) -> InboundResult | None:
+    """Reactions, edits, deletions and channel notices change what is stored (see
+    ``message_changes``); None for an ordinary message."""
+    if inbound.reaction_to_provider_id:
+        target, outcome = message_changes.record_reaction(inbox, inbound)
+    elif inbound.edit_of_provider_id:
+        target, outcome = message_changes.apply_edit(inbox, inbound)
+    elif inbound.unsend_of_provider_id:
+        target, outcome = message_changes.apply_unsend(inbox, inbound)
+    elif message_changes.is_notice(inbound):
+        target, outcome = message_changes.record_notice(inbox, inbound)
     else:
-        reactions.pop(inbound.sender_address, None)  # an empty emoji removes the reaction
-    target.metadata = {**target.metadata, "reactions": reactions}
-    target.save(update_fields=["metadata"])
-    broadcast_message(target, event="message.updated")
-    return InboundResult(target, target.conversation, False)
-
+        return None
+    return InboundResult(target, target.conversation if target else None, outcome == "notice", outcome)

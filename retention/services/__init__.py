@@ -31,13 +31,13 @@ from .followups import (
     followup_text,
 )
 from .orders import ORDER_FIELDS, customer_upsert, find_contact, order_upsert
-from .shop_orders import order_apply_tracking, order_sync_from_shop
+from .shop_orders import order_apply_tracking, order_cancel_from_shop, order_sync_from_shop
 from .surveys import survey_add_comment, survey_answer, survey_link, survey_schedule, survey_send
 
 __all__ = [
     "COMMENT_WINDOW", "OPT_OUT_WORDS", "ORDER_FIELDS", "SURVEY_PAYLOAD_PREFIX", "RetentionError", "send_quietly",
     "contact_opt_out", "customer_upsert", "find_contact", "followup_conversation", "followup_new_conversation_inbox",
     "followup_rule_create", "followup_send", "followup_text", "inbox_settings_update", "is_opt_out_text",
-    "next_send_time", "opt_out_from_message", "order_apply_tracking", "order_sync_from_shop", "order_upsert", "pick_language", "settings_for", "survey_add_comment",
+    "next_send_time", "opt_out_from_message", "order_apply_tracking", "order_cancel_from_shop", "order_sync_from_shop", "order_upsert", "pick_language", "settings_for", "survey_add_comment",
     "survey_answer", "survey_link", "survey_schedule", "survey_send",
 ]

@@ -92,3 +92,15 @@ def order_apply_tracking(*, source: str, order_id: str, tracking: ShopTracking,
         order.status = Order.Status.SHIPPED
     order.save()
     return order
+
+
+@transaction.atomic
+def order_cancel_from_shop(*, source: str, order_id: str) -> Order | None:
+    """The platform deleted the order (WooCommerce ``order.deleted`` when it is gone for good):
+    kept here as cancelled, so it stops counting. None if it was never imported."""
+    order = Order.objects.select_for_update().filter(external_id=f"{source}{order_id}").first()
+    if order is not None and order.status != Order.Status.CANCELLED:
+        order.status = Order.Status.CANCELLED
+        order.platform_status = "deleted"
+        order.save()
+    return order

@@ -100,7 +100,21 @@ export function renderMessage(p) {
   if (p.is_private_note) meta.append(el("span", "note-tag", "Private note"));
   bubble.append(meta);
   if (p.reply_to) bubble.append(el("div", "msg-replyto", `↩ ${p.reply_to.text.slice(0, 90)}`));
-  if (p.text) bubble.append(el("div", "msg-text", p.text));
+  const meta_ = p.metadata || {};
+  if (meta_.deleted_by_customer) {
+    const deleted = el("div", "msg-deleted", "Deleted by the customer");
+    deleted.dataset.role = "deleted";
+    bubble.append(deleted);
+  }
+  if (p.text) bubble.append(el("div", meta_.deleted_by_customer ? "msg-text msg-text-deleted" : "msg-text", p.text));
+  if (Array.isArray(meta_.edits) && meta_.edits.length) {
+    // The customer edited the message: the current text shows, earlier versions one click away.
+    const edits = el("details", "msg-edits");
+    edits.dataset.role = "edits";
+    edits.append(el("summary", "", "edited"));
+    for (const version of meta_.edits) edits.append(el("div", "msg-text muted", version.text || ""));
+    bubble.append(edits);
+  }
   const fullText = p.metadata && p.metadata.full_text;
   if (fullText && fullText !== p.text) {
     // E-mail: only the new text shows; the quoted history is one click away.
@@ -140,7 +154,16 @@ export function renderMessage(p) {
       link.href = a.url;
       bubble.append(link);
     } else {
-      bubble.append(el("span", "att-file muted", `${a.filename || a.kind} — ${a.status}`));
+      const reason = a.error ? ` (${a.error})` : "";
+      bubble.append(el("span", "att-file muted", `${a.filename || a.kind} — ${a.status}${reason}`));
+      if (a.status === "failed") {
+        const retry = el("form", "att-retry");
+        retry.method = "post";
+        retry.action = `/attachments/${a.id}/retry/`;
+        retry.dataset.action = "retry";
+        retry.append(el("button", "btn btn-small", "Download again"));
+        bubble.append(retry);
+      }
     }
   }
   const reactions = Object.values((p.metadata && p.metadata.reactions) || p.reactions || {});

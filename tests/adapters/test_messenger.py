@@ -113,6 +113,12 @@ def check_batch(parsed):
     ]
 
 
+def check_edit(parsed):
+    (m,) = parsed.messages
+    assert m.edit_of_provider_id == "m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fplwlqLP_5cgXIbu7I3rBN0P"
+    assert m.text == "Hi! Where is my parcel #55?" and m.provider_message_id == "edit:m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fplwlqLP_5cgXIbu7I3rBN0P:1"
+
+
 class TestMessengerContract(AdapterContractTests):
     adapter_class = MessengerAdapter
     fixture_dir = FIXTURES / "messenger"
@@ -144,6 +150,7 @@ class TestMessengerContract(AdapterContractTests):
             "message__echo": check_echo,
             "delivery": check_delivery,
             "read": check_read,
+            "message_edit": check_edit,
             "postback": check_postback,
             "batch__mixed": check_batch,
         }

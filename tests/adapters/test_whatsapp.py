@@ -110,6 +110,48 @@ def check_unknown_type(parsed):
     assert not second.unsupported and second.text == "and a normal message after it"
 
 
+ORIGINAL = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTdBQzE0NjQ3RjNGNEQ1QjVEMgA="
+
+
+def check_edit(parsed):
+    (m,) = parsed.messages
+    assert (m.edit_of_provider_id, m.text) == (ORIGINAL, "Hello, is my order #1234 on its way?")
+    assert not m.unsupported and m.provider_message_id == "wamid.EDIT1"
+
+
+def check_business_app_echo(parsed):
+    (m,) = parsed.messages
+    assert m.is_echo and m.sender_address == CUSTOMER and m.text == "Oi! Aqui é a Ana, da loja."
+
+
+def check_revoke(parsed):
+    (m,) = parsed.messages
+    assert m.unsend_of_provider_id == ORIGINAL and not m.unsupported and not m.edit_of_provider_id
+
+
+def check_order(parsed):
+    (m,) = parsed.messages
+    assert not m.unsupported
+    assert m.text == "Order:\n• 2 × SKU-RED-42 — 89.90 BRL\n• 1 × SKU-SOCKS — 19.50 BRL\nCan you gift-wrap it?"
+    assert m.metadata["order"]["catalog_id"] == "CAT-1"
+    assert [i["product_retailer_id"] for i in m.metadata["order"]["product_items"]] == ["SKU-RED-42", "SKU-SOCKS"]
+
+
+def check_flow_reply(parsed):
+    (m,) = parsed.messages
+    assert not m.unsupported
+    assert m.text == "Sent\norder_number: 1234\nreason: Wrong size\nrefund: True"
+    assert m.metadata["flow_reply"]["response"]["reason"] == "Wrong size"
+    assert "tok-123" not in m.text
+
+
+def check_number_change(parsed):
+    (m,) = parsed.messages
+    assert (m.sender_address, m.new_sender_address) == (CUSTOMER, "16505559999")
+    assert m.text == "Kerry Fisher changed from 16505551234 to 16505559999"
+    assert m.metadata["system_event"] == "user_changed_number" and not m.unsupported
+
+
 def status_check(state, seconds, error=None):
     def check(parsed):
         assert parsed.messages == []
@@ -171,6 +213,12 @@ class TestWhatsAppContract(AdapterContractTests):
             "message__context_reply": check_context_reply,
             "message__unsupported": check_unsupported,
             "message__unknown_type": check_unknown_type,
+            "message__edit": check_edit,
+            "echo__business_app": check_business_app_echo,
+            "message__revoke": check_revoke,
+            "message__order": check_order,
+            "message__interactive_nfm_reply": check_flow_reply,
+            "message__system_number_change": check_number_change,
             "status__sent": status_check("sent", 1717171720),
             "status__delivered": status_check("delivered", 1717171725),
             "status__read": status_check("read", 1717171730),

@@ -95,3 +95,14 @@ def test_instagram_inbox_setup_and_test_connection(admin_client, fake_graph, set
     assert "IG good: OK — @acme.store (17841400000000001)" in text
     assert "belongs to Instagram account 17841400000000001" in Inbox.objects.get(pk=wrong.pk).last_error
     assert [r.path for r in fake_graph.requests] == ["/me", "/me"]
+
+
+def test_inbox_phone_region_must_be_a_country_code():
+    from django.core.exceptions import ValidationError
+
+    inbox = make_inbox("webchat", phone_region="ar")
+    inbox.full_clean()
+    assert inbox.phone_region == "AR" and inbox.default_phone_region == "AR"
+    inbox.phone_region = "XX"
+    with pytest.raises(ValidationError, match="not a country code"):
+        inbox.full_clean()

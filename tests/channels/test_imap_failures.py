@@ -50,6 +50,7 @@ def test_a_mail_that_fails_is_kept_as_a_failed_event_and_can_be_processed_again(
     event = WebhookEvent.objects.get(inbox=inbox)
     assert event.status == WebhookEvent.Status.FAILED and "IMAP uid 2" in event.error
     assert bytes(event.body) == mail(2, "bad")
+    assert event.attempts == 1 and event.next_attempt_at is not None  # the failed-event retry will try again
     assert "Seen" in dovecot.flags()[2]  # safely kept, so the mailbox moves on
     monkeypatch.setattr(mail_polling, "apply_parsed", real)
     assert poll(inbox) == 0  # the pointer moved on: not fetched again

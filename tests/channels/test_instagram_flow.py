@@ -257,3 +257,23 @@ def test_within_24_hours_no_tag_is_used(post_webhook, inbox, fake_graph, django_
         services.send_reply(conversation=Conversation.objects.get(), text="já já")
     body = [r for r in fake_graph.requests if r.json and "message" in r.json][-1].json
     assert body["messaging_type"] == "RESPONSE" and "tag" not in body
+
+
+def test_agent_attachment_goes_out_as_a_signed_link_instagram_can_fetch(post_webhook, inbox, fake_graph, client,
+                                                                        settings, tmp_path,
+                                                                        django_capture_on_commit_callbacks):
+    settings.MEDIA_ROOT = tmp_path
+    settings.PUBLIC_BASE_URL = "https://support.example.com"
+    post_webhook(inbox, load_fixture("instagram/message__text.json"))
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = services.send_reply(conversation=Conversation.objects.get(), author=make_agent(inboxes=[inbox]),
+                                    text="Olha a foto", attachments=[("tenis.png", "image/png", b"\x89PNG-bytes")])
+    reply.refresh_from_db()
+    assert reply.delivery_state == "sent", reply.delivery_error
+    image, text = [r.json for r in fake_graph.requests if r.path == "/me/messages" and "message" in (r.json or {})]
+    url = image["message"]["attachment"]["payload"]["url"]
+    assert image["message"]["attachment"]["type"] == "image" and url.startswith("https://support.example.com/")
+    assert text["message"] == {"text": "Olha a foto"}
+    client.logout()
+    fetched = client.get(url.removeprefix("https://support.example.com"))  # as Instagram would, without a login
+    assert fetched.status_code == 200 and b"".join(fetched.streaming_content) == b"\x89PNG-bytes"

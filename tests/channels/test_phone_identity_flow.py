@@ -118,9 +118,12 @@ def test_widget_visitor_typing_a_national_number_in_a_br_inbox(shop, whatsapp, p
     visitor = Contact.objects.get(identities__channel_kind="webchat")
     whatsapp_contact = Contact.objects.get(identities__channel_kind="whatsapp")
     assert visitor.phone == "+5511987654321" and visitor.pk != whatsapp_contact.pk
-    # Typed in a browser, so unverified: the agents see the match, nothing merges by itself,
-    # not even on the customer's next WhatsApp message.
-    assert list(duplicate_suggestions(contact=whatsapp_contact)) == [visitor]
+    # Typed in a browser, so unverified: it matches, but nothing merges by itself, not even on
+    # the customer's next WhatsApp message, and agents are never offered the merge (it would
+    # give that browser the customer's history).
+    assert [c for c, _reason in duplicate_suggestions(contact=whatsapp_contact)] == [visitor]
+    agent = make_agent(inboxes=[whatsapp, web])
+    assert duplicate_suggestions(contact=whatsapp_contact, user=agent) == []
     post_webhook(whatsapp, whatsapp_message("551187654321", "Oi de novo", "wamid.C2"))
     assert Contact.objects.count() == 2
 
@@ -149,7 +152,7 @@ def test_two_people_on_one_line_are_left_as_suggestions(whatsapp, post_webhook):
     post_webhook(whatsapp, whatsapp_message("551187654321", "Oi!", "wamid.E1"))
     assert Contact.objects.count() == 3
     newcomer = Contact.objects.get(identities__channel_kind="whatsapp")
-    assert set(duplicate_suggestions(contact=newcomer)) == {a, b}
+    assert {c for c, _reason in duplicate_suggestions(contact=newcomer)} == {a, b}
 
 
 def test_an_unreadable_number_is_kept_as_typed_and_never_merged_on(shop, whatsapp):

@@ -23,7 +23,7 @@ from channels_adapters.base import InboundMessage
 from inbox import services as inbox_services
 from inbox.models import ChannelKind, Inbox
 from shop_connectors.base import isoformat
-from shops.models import ShopConnection
+from shops.models import ShopConnection, ShopSync
 from tests.browser import login, screenshot_path
 from tests.fakes.shop_platforms import SHOPIFY_TOKEN, FakeShopPlatforms
 from tests.shops.helpers import fixture_json
@@ -70,12 +70,20 @@ def test_connect_test_import_and_the_order_in_the_sidebar(live_asgi_server, new_
         page.click("[data-action=test]")
         expect(page.locator(".messagelist")).to_contain_text("Connected to Loja Fake.")
 
+        fake.fail_next(status=429, headers={"Retry-After": "90"})  # the import has to wait...
         page.fill("input[name=days]", "30")
         page.click("[data-action=import]")
         expect(page.locator(".messagelist")).to_contain_text("Import of the last 30 days")
         row = page.locator("tr[data-sync]").first
+        expect(row.locator("[data-sync-status]")).to_have_text("Waiting for the rate limit")
+        # ...until the minute sweep resumes it; the open page follows without a reload.
+        from shops import services
+
+        sync = ShopSync.objects.get()
+        assert services.syncs_resume_stale(now=sync.resume_at + dt.timedelta(seconds=1)) == 1
         expect(row.locator("[data-sync-status]")).to_have_text("Done")
         expect(row.locator("[data-sync-orders]")).to_have_text("3")
+        expect(row).to_contain_text("3 new, 0 updated, 0 skipped")
         page.screenshot(path=str(screenshot_path("shop-connection.png")), full_page=True)
 
     # A customer of the shop writes on the web chat; a signed webhook brings their order.
@@ -105,3 +113,26 @@ def test_connect_test_import_and_the_order_in_the_sidebar(live_asgi_server, new_
     expect(shipping.locator("a[data-tracking]")).to_have_attribute(
         "href", "https://rastreamento.correios.com.br/app/index.php?objeto=BR123456789BR")
     agent_page.locator("#contact-extra").screenshot(path=str(screenshot_path("shop-order-sidebar.png")))
+
+
+def test_demo_shop_widget_answers_where_is_my_order(live_asgi_server, new_context):
+    """What a new user sees after ``make run``: the demo shop's orders answer in the widget."""
+    from django.core.management import call_command
+
+    Inbox.objects.create(name="Website chat", channel_kind=ChannelKind.WEBCHAT, greeting="Olá!")
+    call_command("load_demo_answers", verbosity=0)
+    call_command("load_demo_shop", stdout=open("/dev/null", "w"))
+    customer = new_context(locale="en-US", viewport={"width": 1200, "height": 900}).new_page()
+    customer.goto(f"{live_asgi_server}/demo-shop/")
+    expect(customer.locator("[data-demo-orders]")).to_contain_text("10241 ana.lima@example.com")
+    customer.get_by_role("button", name="Open chat").click()
+    box = customer.get_by_role("textbox", name="Type your message…")
+    box.fill("cadê meu pedido?")
+    box.press("Enter")
+    host = customer.locator("#support-widget-host")
+    expect(host.get_by_text("me envie o número do pedido e o e-mail usado na compra")).to_be_visible()
+    box.fill("10241 ana.lima@example.com")
+    box.press("Enter")
+    expect(host.get_by_text("Pedido #10241: enviado.", exact=False)).to_be_visible()
+    expect(host.get_by_text("https://tracking.example/JD0099887766", exact=False)).to_be_visible()
+    customer.screenshot(path=str(screenshot_path("shop-order-widget.png")))

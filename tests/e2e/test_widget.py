@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from inbox.models import AgentConnection, ChannelKind, Conversation, Inbox, Message
+from inbox.models import AgentConnection, ChannelKind, Contact, Conversation, Inbox, Message
 from tests.browser import login, screenshot_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -105,7 +105,7 @@ def test_customer_and_agent_chat_live(live_asgi_server, new_context):
     # reconnect nothing is lost and nothing is doubled.
     customer_context.set_offline(True)
     customer.evaluate("SupportWidget._dropConnection()")
-    customer.wait_for_function("!SupportWidget.status().connected")
+    customer.wait_for_function("() => !SupportWidget.status().connected")  # a function: no eval under the CSP
     agent_page.locator("#composer-text").fill("Found it: it ships tomorrow.")
     agent_page.locator("#composer-send").click()
     expect(agent_page.get_by_text("Found it: it ships tomorrow.").first).to_be_visible()
@@ -113,7 +113,7 @@ def test_customer_and_agent_chat_live(live_asgi_server, new_context):
     box.fill("Great, thanks!")
     box.press("Enter")
     customer_context.set_offline(False)
-    customer.wait_for_function("SupportWidget.status().connected && SupportWidget.status().pending === 0")
+    customer.wait_for_function("() => SupportWidget.status().connected && SupportWidget.status().pending === 0")
     expect(bubbles(customer, "Found it: it ships tomorrow.")).to_have_count(1)
     expect(bubbles(customer, "Great, thanks!")).to_have_count(1)
     expect(agent_page.get_by_text("Great, thanks!").first).to_be_visible()
@@ -165,3 +165,28 @@ def test_offline_inbox_asks_for_an_email(live_asgi_server, new_context):
     assert conversation.status == "pending"
     wait_until(lambda: Conversation.objects.get(pk=conversation.pk).contact.email == "joana@example.com",
                "the e-mail on the contact")
+
+
+def test_pre_chat_form_phone_is_read_in_the_inbox_region(live_asgi_server, new_context):
+    """A visitor in a Brazilian shop types her mobile the way Brazilians write it; the agent's
+    contact gets the E.164 number, and the WhatsApp customer on that line shows as a possible
+    duplicate (typed in a browser, so it is not merged by itself)."""
+    from inbox import services
+
+    Inbox.objects.create(name="Loja", channel_kind=ChannelKind.WEBCHAT, phone_region="BR",
+                         widget_settings={"pre_chat_form": True, "title": "Loja"})
+    whatsapp_contact = services.contact_for_identity(channel_kind=ChannelKind.WHATSAPP, address="551187654321")
+    page = new_context(locale="pt-BR").new_page()
+    page.goto(f"{live_asgi_server}/demo-shop/")
+    page.get_by_role("button", name="Abrir chat").click()
+    form = page.locator("#support-widget-host form").filter(has_text="Antes de começar")
+    form.get_by_role("textbox", name="Seu e-mail").fill("maria@example.com")
+    form.get_by_role("textbox", name="Seu telefone ou WhatsApp (opcional)").fill("(11) 98765-4321")
+    form.get_by_role("button", name="Iniciar conversa").click()
+    expect(page.get_by_role("textbox", name="Escreva sua mensagem…")).to_be_visible()
+    visitor = wait_until(lambda: Contact.objects.filter(identities__channel_kind="webchat", phone__gt="").first(),
+                         "the visitor's phone")
+    assert visitor.phone == "+5511987654321" and visitor.email == "maria@example.com"
+    from inbox.selectors import duplicate_suggestions
+
+    assert list(duplicate_suggestions(contact=whatsapp_contact)) == [visitor]

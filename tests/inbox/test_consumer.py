@@ -128,25 +128,26 @@ def test_presence_rows_follow_the_socket(inbox_a, agent):
 
 
 def test_through_the_asgi_app_with_a_session_cookie(settings, inbox_a, agent, client):
-    """Origin check and session authentication in front of the consumer, as config/asgi.py
-    stacks them (built here because the validator reads ALLOWED_HOSTS when it is created)."""
-    from channels.auth import AuthMiddlewareStack
-    from channels.security.websocket import AllowedHostsOriginValidator
+    """Origin check and session authentication in front of the consumer, through config/asgi.py
+    (the origin validator reads its settings per connection)."""
+    from config.asgi import application
 
     settings.ALLOWED_HOSTS = ["127.0.0.1"]
-    application = AllowedHostsOriginValidator(AuthMiddlewareStack(AgentConsumer.as_asgi()))
     client.force_login(agent)
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
 
     async def scenario():
         good = WebsocketCommunicator(application, "/ws/agent/",
-                                     headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1")])
+                                     headers=[(b"cookie", cookie), (b"host", b"127.0.0.1"),
+                                              (b"origin", b"http://127.0.0.1")])
         assert (await good.connect())[0]
         await good.disconnect()
         foreign = WebsocketCommunicator(application, "/ws/agent/",
-                                        headers=[(b"cookie", cookie), (b"origin", b"http://evil.example")])
+                                        headers=[(b"cookie", cookie), (b"host", b"127.0.0.1"),
+                                                 (b"origin", b"http://evil.example")])
         assert not (await foreign.connect())[0]
-        anonymous = WebsocketCommunicator(application, "/ws/agent/", headers=[(b"origin", b"http://127.0.0.1")])
+        anonymous = WebsocketCommunicator(application, "/ws/agent/",
+                                          headers=[(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")])
         assert (await anonymous.connect())[0]
         assert (await anonymous.receive_output(timeout=5))["code"] == 4401
 

@@ -268,13 +268,15 @@ def test_merge_duplicate_contact(client, inbox_a):
     mail = make_inbox("Mail", "email")
     agent = make_agent("fabio", inbox_a, mail)
     client.force_login(agent)
-    chat = inbound(inbox_a, "hi", sender="v1", name="Maria", contact_email="maria@example.com").conversation
+    # A widget customer the shop verified (identity user:<id>), so the merge is safe.
+    chat = inbound(inbox_a, "hi", sender="user:41", name="Maria", contact_email="maria@example.com").conversation
     email = inbound(mail, "hello by mail", sender="maria@example.com", name="Maria S",
                     contact_email="maria@example.com").conversation
     primary, duplicate = chat.contact, Conversation.objects.get(pk=email.pk).contact
     assert primary.pk != duplicate.pk
     page = client.get(f"/conversations/{chat.pk}/")
-    assert page.context["duplicates"] == [duplicate]
+    assert page.context["duplicates"] == [(duplicate, "Same e-mail address (maria@example.com)")]
+    assert "Same e-mail address (maria@example.com)" in page.content.decode()
     response = client.post(f"/contacts/{primary.pk}/merge/", {"duplicate": duplicate.pk,
                                                               "next": f"/conversations/{chat.pk}/"})
     assert response.status_code == 302 and response["Location"] == f"/conversations/{chat.pk}/"

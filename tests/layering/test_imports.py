@@ -109,16 +109,12 @@ def test_only_task_modules_import_task_modules():
     assert offenders == []
 
 
-#: Modules being split on another branch (issue #12 reworks the matcher); empty once merged.
-PENDING_SPLIT = {"bot/matcher.py"}
-
-
 def test_modules_stay_small():
     too_big = []
     for package in ("inbox", "bot", "retention", "widget", "channels_adapters", "config", "shops",
                     "shop_connectors"):
         for path in _modules(package):
             lines = len(path.read_text().splitlines())
-            if lines > 500 and str(path.relative_to(ROOT)) not in PENDING_SPLIT:
+            if lines > 500:
                 too_big.append(f"{path.relative_to(ROOT)}: {lines}")
     assert too_big == []

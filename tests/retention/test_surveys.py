@@ -161,7 +161,8 @@ def test_quick_reply_answer_is_recorded_and_replaced_not_duplicated(conversation
     survey.refresh_from_db()
     assert survey.rating == 2 and Survey.objects.count() == 1
     # The write path hands each customer message to the survey first (INBOUND_MESSAGE_HANDLERS).
-    customer_writes(conversation.inbox, "The delivery was late", address=address)
+    with django_capture_on_commit_callbacks(execute=True):  # the handlers run in a task after the commit
+        customer_writes(conversation.inbox, "The delivery was late", address=address)
     survey.refresh_from_db()
     assert survey.comment == "The delivery was late"
     later = customer_writes(conversation.inbox, "another question", address=address)

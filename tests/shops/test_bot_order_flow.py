@@ -5,6 +5,7 @@ import itertools
 from decimal import Decimal
 
 import pytest
+from django.test import TestCase
 from django.utils import timezone
 
 from bot import index_cache, orders
@@ -48,9 +49,11 @@ def inbox(db):
 
 
 def write(inbox, text="", *, sender="visitor-1", payload=""):
-    result = services.receive_inbound(inbox=inbox, inbound=InboundMessage(
-        provider_message_id=f"in-{next(_ids)}", sender_address=sender, text=text, sender_name="Maria Silva",
-        quick_reply_payload=payload))
+    """The customer writes; the commit then runs the bot's task (Huey is immediate here)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        result = services.receive_inbound(inbox=inbox, inbound=InboundMessage(
+            provider_message_id=f"in-{next(_ids)}", sender_address=sender, text=text, sender_name="Maria Silva",
+            quick_reply_payload=payload))
     result.conversation.refresh_from_db()
     return result.conversation
 
@@ -176,3 +179,18 @@ def test_order_status_kind_without_variables_gets_the_summary(inbox):
     write(inbox, "qual a situação do pedido")
     assert bot_texts(conversation)[-1] == ("Aqui está o seu pedido:\n\nPedido #4004: enviado.\nTransportadora: "
                                            "Correios.\nRastreio: https://rastreio.example/BR1")
+
+
+def test_composer_offers_the_customers_orders_as_quick_replies(inbox, client, django_user_model):
+    agent = django_user_model.objects.create_user("bia", password="pw")
+    inbox.members.add(agent)
+    conversation = write(inbox, "oi")
+    add_order(conversation.contact, number="#5005", expected_at=None)
+    client.force_login(agent)
+    for query in ("pedido", "500", ""):
+        results = client.get("/bot/api/quick-replies/", {"conversation": conversation.pk, "q": query}).json()["results"]
+        order_items = [r for r in results if r["id"] == "order:#5005"]
+        assert order_items and order_items[0]["title"] == "Pedido #5005 · enviado", query
+        assert order_items[0]["text"] == "Pedido #5005: enviado.\nTransportadora: Correios.\nRastreio: https://rastreio.example/BR1"
+    results = client.get("/bot/api/quick-replies/", {"conversation": conversation.pk, "q": "horario"}).json()["results"]
+    assert not [r for r in results if str(r["id"]).startswith("order:")]

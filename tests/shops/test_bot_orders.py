@@ -89,11 +89,18 @@ def test_number_with_someone_elses_email_is_no_match(order, stranger):
     assert orders_for_bot.lookup(text="1001 outra@example.com", contact_id=stranger.pk) == (None, "no_match")
 
 
-def test_email_alone_is_enough_from_the_orders_whatsapp_number(order):
+def test_the_orders_whatsapp_number_is_the_same_contact(order):
+    """One contact per phone line: a WhatsApp message from the order's phone lands on the
+    shop's customer, so the bot answers without asking."""
     writer = inbox_services.contact_for_identity(channel_kind=ChannelKind.WHATSAPP, address="5511987654321", name="M")
-    if writer.pk == order.contact_id:  # the phone already joined them: the order is simply theirs
-        assert orders_for_bot.latest_for_contact(writer.pk).number == "#1001"
-        return
+    assert writer.pk == order.contact_id
+    assert orders_for_bot.latest_for_contact(writer.pk).number == "#1001"
+
+
+def test_email_alone_is_enough_when_the_order_has_the_phone_the_customer_writes_from(order):
+    writer = inbox_services.contact_for_identity(channel_kind=ChannelKind.WEBCHAT, address="visitor-7", name="M",
+                                                 phone="+5511987654321")
+    assert writer.pk != order.contact_id  # a web visitor's typed phone joins no contact
     facts, outcome = orders_for_bot.lookup(text="maria@example.com", contact_id=writer.pk)
     assert outcome == "found" and facts.number == "#1001"
 
@@ -106,6 +113,21 @@ def test_email_alone_from_another_phone_is_not_enough(order):
 def test_number_with_the_orders_phone_typed(order, stranger):
     facts, outcome = orders_for_bot.lookup(text="pedido 1001 telefone +55 11 98765-4321", contact_id=stranger.pk)
     assert outcome == "found"
+
+
+def test_the_orders_phone_in_another_form_still_matches(order, stranger):
+    # Typed without the ninth digit, or nationally, it is the same Brazilian mobile.
+    for typed in ("pedido 1001 telefone +55 11 8765-4321", "pedido 1001 telefone (11) 98765-4321"):
+        facts, outcome = orders_for_bot.lookup(text=typed, contact_id=stranger.pk)
+        assert outcome == "found", typed
+
+
+def test_a_phone_that_is_not_a_number_matches_nothing(db, stranger):
+    contact, _ = retention_services.customer_upsert(email="x@example.com", phone="0000 0000 0000", name="X")
+    Order.objects.create(contact=contact, external_id="shopify:x:2", number="#2002", ordered_at=NOW,
+                         status="paid", total=Decimal("1"), currency="BRL")
+    # Unreadable on both sides: not a fact that can tie the customer to the order.
+    assert orders_for_bot.lookup(text="pedido 2002 telefone 0000 0000 0000", contact_id=stranger.pk) == (None, "need_more")
 
 
 def test_text_without_number_or_email_is_nothing(stranger):

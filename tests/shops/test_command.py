@@ -57,3 +57,14 @@ def test_demo_shop_feeds_orders_through_the_webhook_path_and_turns_tracking_answ
     assert set(ShopEvent.objects.values_list("status", flat=True)) == {ShopEvent.Status.PROCESSED}
     assert Order.objects.get(number="#10198").status == "delivered"
     assert CannedAnswer.objects.get(title="Rastrear meu pedido").kind == CannedAnswer.Kind.ORDER_STATUS
+
+
+def test_admin_form_refuses_status_overrides_to_unknown_statuses():
+    from shops.admin import ShopConnectionForm
+
+    data = {"platform": "woocommerce", "name": "T", "store_url": "https://t.example", "enabled": "on",
+            "webhook_secret": "s", "status_overrides": '{"completed": "arrived"}'}
+    form = ShopConnectionForm(data=data)
+    assert not form.is_valid() and "status_overrides" in form.errors
+    form = ShopConnectionForm(data={**data, "status_overrides": '{"completed": "delivered"}'})
+    assert form.is_valid(), form.errors

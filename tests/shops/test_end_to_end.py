@@ -9,7 +9,6 @@ import pytest
 from django.utils import timezone
 
 from bot import services as bot_services
-from bot.models import BotDecisionLog
 from channels_adapters.locmem import reset as reset_locmem
 from retention.models import Order
 from tests.channels.conftest import fake_graph, sign  # noqa: F401 - fake_graph is a fixture
@@ -55,13 +54,33 @@ def test_shopify_order_then_where_is_my_order_on_whatsapp(client, fake_graph, dj
                                    HTTP_X_HUB_SIGNATURE_256=sign(body, "app-secret"))
         assert response.status_code == 200
 
-    say("cadê meu pedido?", 1)
-    if BotDecisionLog.objects.filter(action=BotDecisionLog.Action.ORDER, reason="asked").exists():
-        # The WhatsApp contact is not (yet) the shop's customer: the bot asked for the number,
-        # and the number with the phone the customer writes from is proof enough.
-        asked = [r for r in fake_graph.requests if r.path.endswith("/messages")][-1]
-        assert "número do pedido" in json.dumps(asked.json, ensure_ascii=False)
-        say("é o pedido 1001", 2)
+    say("cadê meu pedido?", 1)  # the order's phone is this WhatsApp number: the same contact, no questions
     sent = [json.dumps(r.json, ensure_ascii=False) for r in fake_graph.requests if r.path.endswith("/messages")]
     assert "Seu pedido #1001 está enviado (Correios). Acompanhe: " + TRACKING in sent[-1]
     assert '"to": "5511987654321"' in sent[-1] and "bot:helpful:" in sent[-1]  # answered, with 👍/👎
+    assert len(sent) == 1
+
+
+def test_a_customer_writing_from_another_number_is_asked_and_verified(client, fake_graph,
+                                                                      django_capture_on_commit_callbacks):
+    reset_locmem()
+    inbox = make_inbox("whatsapp", channel_config={"phone_number_id": "1234567890", "access_token": "test-token",
+                                                   "app_secret": "app-secret"})
+    bot_services.answer_create(title="Onde está meu pedido", locale="pt", text="Pedido {{order.number}}: {{order.tracking_url}}",
+                               variants=["cadê meu pedido", "onde está meu pedido"])
+    connection = make_connection("shopify")
+    expected = (timezone.now() + dt.timedelta(days=4)).strftime("%Y-%m-%dT18:00:00-03:00")
+    order_body = fixture("shopify", "orders__updated.json").replace(b"2026-11-27T18:00:00-03:00", expected.encode())
+    with django_capture_on_commit_callbacks(execute=True):
+        post_shop_webhook(connection, order_body, "orders/updated")
+
+    def say(text: str, n: int):
+        body = whatsapp_text(text, n).replace(b"5511987654321", b"5521955554444")
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(f"/webhooks/whatsapp/{inbox.public_id}/", data=body, content_type="application/json",
+                        HTTP_X_HUB_SIGNATURE_256=sign(body, "app-secret"))
+        return [json.dumps(r.json, ensure_ascii=False) for r in fake_graph.requests if r.path.endswith("/messages")][-1]
+
+    assert "número do pedido e o e-mail" in say("cadê meu pedido?", 1)
+    assert "e-mail usado na compra" in say("1001", 2)  # someone else's number alone proves nothing
+    assert "Pedido #1001: " + TRACKING in say("1001 maria.silva@example.com", 3)

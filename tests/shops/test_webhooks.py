@@ -189,3 +189,23 @@ def test_order_without_email_or_phone_fails_the_event_not_the_endpoint():
     assert response.status_code == 200
     event = ShopEvent.objects.get()
     assert event.status == ShopEvent.Status.FAILED and "e-mail address or a phone" in event.error
+
+
+def test_woocommerce_deleted_order_is_kept_as_cancelled():
+    with FakeShopPlatforms() as fake:
+        connection = make_connection("woocommerce", fake)
+        post_webhook(connection, fixture("woocommerce", "order__created.json"), "order.created", delivery="1")
+        post_webhook(connection, fixture("woocommerce", "order__deleted.json"), "order.deleted", delivery="2")
+    order = Order.objects.get(external_id=f"{connection.order_prefix}727")
+    assert (order.status, order.platform_status) == ("cancelled", "deleted")
+    assert ShopEvent.objects.get(delivery_id="2").status == ShopEvent.Status.PROCESSED
+
+
+def test_woocommerce_trashed_order_fetched_on_delete_is_cancelled():
+    with FakeShopPlatforms() as fake:
+        connection = make_connection("woocommerce", fake)
+        post_webhook(connection, fixture("woocommerce", "order__created.json"), "order.created", delivery="1")
+        fake.orders["woocommerce"] = [{**fixture_json("woocommerce", "order__created.json"), "status": "trash",
+                                       "date_modified_gmt": "2026-11-25T10:00:00"}]
+        post_webhook(connection, fixture("woocommerce", "order__deleted.json"), "order.deleted", delivery="2")
+    assert Order.objects.get(external_id=f"{connection.order_prefix}727").status == "cancelled"

@@ -11,6 +11,7 @@ import os
 from django.core.management.base import BaseCommand, CommandError
 
 from bot import evaluation
+from bot import latency as latency_bench
 
 
 class Command(BaseCommand):
@@ -55,7 +56,7 @@ class Command(BaseCommand):
                 except ValueError:
                     raise CommandError(f"--sizes must be comma-separated integers, got {sizes!r}") from None
                 self.stdout.write(f"{'variants':>9} {'build_s':>8} {'cpu_s':>6} {'p50_ms':>7} {'p99_ms':>7} {'max_rss_mb':>10}")
-                for row in evaluation.latency_benchmark(train, size_list, encoder=enc):
+                for row in latency_bench.latency_benchmark(train, size_list, encoder=enc):
                     self.stdout.write(f"{row['variants']:>9} {row['build_s']:>8.3f} {row['build_cpu_s']:>6.2f} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['max_rss_mb']:>10.0f}")
         except ValueError as exc:  # a CSV without text,category columns
             raise CommandError(str(exc)) from exc

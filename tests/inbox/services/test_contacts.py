@@ -24,7 +24,7 @@ def test_merge_moves_conversations_and_identities_without_losing_messages():
     a = receive(email_inbox, "by mail", sender="maria@example.com", contact_email="maria@example.com").conversation.contact
     b = receive(wa_inbox, "by whatsapp", sender="5511988887777", contact_phone="5511988887777").conversation.contact
     services.contact_update(contact=b, email="Maria@Example.com")
-    assert list(duplicate_suggestions(contact=a)) == [b]
+    assert duplicate_suggestions(contact=a) == [(b, "Same e-mail address (maria@example.com)")]
     merged = services.merge_contacts(primary=a, duplicate=b)
     assert Contact.objects.count() == 1
     assert merged.phone == "+5511988887777"
