@@ -220,6 +220,9 @@ AXES_LOCKOUT_CALLABLE = "inbox.login_throttle.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "inbox.login_throttle.client_ip"
 AXES_USERNAME_CALLABLE = None
 AXES_VERBOSE = False
+#: axes's own admin pages (attempt logs) are not translated into pt-BR/es: lockouts are lifted with
+#: `manage.py axes_reset` (docs/deployment.md) instead.
+AXES_ENABLE_ADMIN = False
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 AUTH_PASSWORD_VALIDATORS = [
