@@ -6,8 +6,10 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+## The demo's language (pt-br, es or en) is also the installation default for `make run`.
+export DEMO_LANGUAGE ?= pt-br
 
-.PHONY: run test test-fast test-scaleout venv system-deps bench bench-load clean
+.PHONY: run test test-fast test-scaleout venv system-deps messages bench bench-load clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,10 +19,20 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
+## Compiled catalogs (.mo) are built here from locale/*/LC_MESSAGES/*.po, never committed.
+## compilemessages needs GNU gettext's msgfmt (Debian package gettext, see
+## scripts/install-system-deps.sh); without it Babel's pure-Python compiler builds the same files.
+messages: venv
+	@if command -v msgfmt >/dev/null 2>&1; then \
+		DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv --ignore=var -v 0; \
+	else \
+		for po in locale/*/LC_MESSAGES/*.po; do $(VENV)/bin/pybabel compile -i $$po -o $${po%.po}.mo; done; \
+	fi
+
 ## make run: install, migrate, demo data, then serve HTTP + websockets and the task worker.
-run: venv
+run: venv messages
 	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py setup_demo
+	DEBUG=1 LANGUAGE_CODE=$${LANGUAGE_CODE:-$(DEMO_LANGUAGE)} $(PY) manage.py setup_demo
 	-DEBUG=1 $(PY) manage.py bot_encode
 	@echo ""
 	@echo "  Agent inbox:   $(PUBLIC_BASE_URL)/"
@@ -30,7 +42,7 @@ run: venv
 	@echo "  API docs:      $(PUBLIC_BASE_URL)/api/docs/"
 	@echo "  Credentials are printed above (also in var/demo-credentials.txt). Ctrl+C stops."
 	@echo ""
-	DEBUG=1 $(PY) manage.py serve --host $(HOST) --port $(PORT)
+	DEBUG=1 LANGUAGE_CODE=$${LANGUAGE_CODE:-$(DEMO_LANGUAGE)} $(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 system-deps:
 	bash scripts/install-system-deps.sh
@@ -38,15 +50,15 @@ system-deps:
 ## make test: everything, on the embedded defaults (SQLite, in-memory layer) with real
 ## Chromium, Redis, Dovecot and SMTP servers; then the service/API/consumer tests again on
 ## PostgreSQL with Redis as the channel layer and cache.
-test: venv system-deps
+test: venv system-deps messages
 	$(PY) -m tests.servers --redis --sqlite-file -- $(PY) -m pytest -q -p no:cacheprovider
 	$(MAKE) test-scaleout
 
-test-scaleout: venv
+test-scaleout: venv messages
 	$(PY) -m tests.servers --postgres --redis --redis-as-default -- \
 		$(PY) -m pytest -q -p no:cacheprovider -m "not browser" tests/inbox tests/widget tests/bot tests/retention tests/channels tests/shops
 
-test-fast: venv
+test-fast: venv messages
 	$(PY) -m pytest -q -m "not browser" -x
 
 bench: venv

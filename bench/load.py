@@ -127,8 +127,11 @@ class Stack:
 
     def start_app(self) -> None:
         webs = 1 if self.setup == "embedded" else 2
-        for i in range(webs):
-            port = free_port()
+        ports = [free_port() for _ in range(webs)]
+        # Behind a proxy every web process serves the same site; here each has its own port, so
+        # each one's origin is trusted by all (the agents' websocket checks scheme, host and port).
+        self.env["CSRF_TRUSTED_ORIGINS"] = ",".join(f"http://127.0.0.1:{p}" for p in ports)
+        for i, port in enumerate(ports):
             extra = [] if self.setup == "embedded" else ["--no-worker"]
             self._spawn(f"web{i + 1}", ["serve", "--host", "127.0.0.1", "--port", str(port), *extra])
             self.ports.append(port)

@@ -4,12 +4,15 @@ version in the admin's own transaction, so every process's index follows the edi
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.http import HttpResponse
 from django.utils.html import format_html
 
 from . import services
 from .import_export import export_csv, export_json
 from .models import BotDecisionLog, BotSettings, CannedAnswer, QuestionVariant, UnansweredQuestion
+from .reasons import reason_label
 
 
 class QuestionVariantInline(admin.TabularInline):
@@ -19,11 +22,11 @@ class QuestionVariantInline(admin.TabularInline):
 
 
 class HelpfulFilter(admin.SimpleListFilter):
-    title = "helpful rate"
+    title = _("helpful rate")
     parameter_name = "helpful"
 
     def lookups(self, request, model_admin):
-        return [("low", "Below 50%"), ("none", "No feedback yet")]
+        return [("low", _("Below 50%")), ("none", _("No feedback yet"))]
 
     def queryset(self, request, queryset):
         from django.db.models import F
@@ -50,11 +53,11 @@ class CannedAnswerAdmin(admin.ModelAdmin):
 
         return super().get_queryset(request).annotate(_variants=Count("variants", distinct=True))
 
-    @admin.display(description="variants", ordering="_variants")
+    @admin.display(description=_("variants"), ordering="_variants")
     def variant_count(self, obj):
         return obj._variants
 
-    @admin.display(description="helpful")
+    @admin.display(description=_("helpful"))
     def helpful_rate_display(self, obj):
         rate = obj.helpful_rate
         if rate is None:
@@ -73,23 +76,25 @@ class CannedAnswerAdmin(admin.ModelAdmin):
         queryset.delete()
         services.bump_answer_version()
 
-    @admin.action(description="Export selected answers as CSV")
+    @admin.action(description=_("Export selected answers as CSV"))
     def export_as_csv(self, request, queryset):
         response = HttpResponse(export_csv(queryset), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="canned-answers.csv"'
         return response
 
-    @admin.action(description="Export selected answers as JSON")
+    @admin.action(description=_("Export selected answers as JSON"))
     def export_as_json(self, request, queryset):
         response = HttpResponse(export_json(queryset), content_type="application/json; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="canned-answers.json"'
         return response
 
-    @admin.action(description="Deactivate selected answers")
+    @admin.action(description=_("Deactivate selected answers"))
     def deactivate(self, request, queryset):
         for answer in queryset:
             services.answer_update(answer=answer, active=False)
-        self.message_user(request, f"Deactivated {queryset.count()} answer(s).", messages.SUCCESS)
+        count = queryset.count()
+        self.message_user(request, ngettext("Deactivated %(count)s answer.", "Deactivated %(count)s answers.", count)
+                          % {"count": count}, messages.SUCCESS)
 
 
 @admin.register(BotSettings)
@@ -113,9 +118,25 @@ class BotDecisionLogAdmin(admin.ModelAdmin):
         return False
 
 
+class ReasonFilter(admin.SimpleListFilter):
+    title = _("last reason")
+    parameter_name = "last_reason"
+
+    def lookups(self, request, model_admin):
+        codes = UnansweredQuestion.objects.order_by().values_list("last_reason", flat=True).distinct()
+        return [(code, reason_label(code)) for code in sorted(set(codes)) if code]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(last_reason=self.value()) if self.value() else queryset
+
+
 @admin.register(UnansweredQuestion)
 class UnansweredQuestionAdmin(admin.ModelAdmin):
-    list_display = ("example", "count", "last_reason", "last_seen", "resolved", "answer")
-    list_filter = ("resolved", "last_reason", "language")
+    list_display = ("example", "count", "reason", "last_seen", "resolved", "answer")
+    list_filter = ("resolved", ReasonFilter, "language")
     search_fields = ("example", "key")
     readonly_fields = ("key", "first_seen", "last_seen")
+
+    @admin.display(description=_("last reason"), ordering="last_reason")
+    def reason(self, obj: UnansweredQuestion) -> str:
+        return reason_label(obj.last_reason)

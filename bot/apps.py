@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class BotConfig(AppConfig):
     name = "bot"
-    verbose_name = "FAQ bot"
+    verbose_name = _("FAQ bot")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

@@ -15,7 +15,8 @@ import logging
 import re
 from typing import Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import pgettext_lazy
 
 from bot.intents import guess_language
 from bot.policy import Decision, Thresholds, decide
@@ -35,11 +36,16 @@ PAYLOAD_NOT_HELPFUL = "bot:not_helpful:"
 #: Candidates kept in the decision log and passed to the policy.
 CANDIDATE_LIMIT = 5
 
-_WEEKDAYS = {
-    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-    "pt": ["segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado", "domingo"],
-    "es": ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"],
-}
+#: Weekday names as they read inside a sentence ("a partir de segunda-feira"), from the catalogs.
+_WEEKDAYS = [
+    pgettext_lazy("weekday inside a sentence", "Monday"),
+    pgettext_lazy("weekday inside a sentence", "Tuesday"),
+    pgettext_lazy("weekday inside a sentence", "Wednesday"),
+    pgettext_lazy("weekday inside a sentence", "Thursday"),
+    pgettext_lazy("weekday inside a sentence", "Friday"),
+    pgettext_lazy("weekday inside a sentence", "Saturday"),
+    pgettext_lazy("weekday inside a sentence", "Sunday"),
+]
 _VARIABLE = re.compile(r"[ \t]*\{\{\s*(\w+)\.(\w+)\s*\}\}")
 
 
@@ -107,9 +113,12 @@ def fill_variables(text: str, *, contact=None, agent=None, inbox=None) -> str:
 
 
 def format_opening(when, language: str) -> str:
-    """"Monday 09:00" in the customer's language (the inbox's local time)."""
-    names = _WEEKDAYS.get(language, _WEEKDAYS["en"])
-    return f"{names[when.weekday()]} {when:%H:%M}"
+    """"segunda-feira 09:00" in the customer's language (the inbox's local time, 24-hour clock:
+    English's "9 a.m." would end the sentence with two dots)."""
+    from inbox.locale import catalog_language
+
+    with translation.override(catalog_language(language)):
+        return f"{_WEEKDAYS[when.weekday()]} {when:%H:%M}"
 
 
 def thresholds_of(settings_row: BotSettings) -> Thresholds:

@@ -9,6 +9,10 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils import translation
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 from django.utils import timezone
 
 from bot.policy import DEFAULT_THRESHOLDS
@@ -16,55 +20,21 @@ from bot.policy import DEFAULT_THRESHOLDS
 LOCALES = [("pt", "Português"), ("es", "Español"), ("en", "English")]
 LANGUAGE_CODES = [code for code, _ in LOCALES]
 
-#: Customer-facing bot texts by language. ``{next_opening}`` is filled with e.g. "Monday 09:00".
-DEFAULT_TEXTS: dict[str, dict[str, str]] = {
-    "greeting": {
-        "pt": "Olá! Sou o assistente virtual. Como posso ajudar?",
-        "es": "¡Hola! Soy el asistente virtual. ¿En qué puedo ayudarte?",
-        "en": "Hi! I'm the virtual assistant. How can I help?",
-    },
-    "thanks": {
-        "pt": "Por nada! Se precisar de mais alguma coisa, é só escrever.",
-        "es": "¡De nada! Si necesitas algo más, solo escribe.",
-        "en": "You're welcome! If you need anything else, just write.",
-    },
-    "suggest": {
-        "pt": "Você quis dizer…?",
-        "es": "¿Quisiste decir…?",
-        "en": "Did you mean…?",
-    },
-    "rephrase": {
-        "pt": "Desculpe, não entendi bem. Pode escrever de outro jeito?",
-        "es": "Perdón, no entendí bien. ¿Puedes escribirlo de otra forma?",
-        "en": "Sorry, I didn't quite get that. Could you put it another way?",
-    },
-    "helpful_thanks": {
-        "pt": "Que bom que ajudou! Se precisar de algo mais, é só escrever.",
-        "es": "¡Qué bueno que te sirvió! Si necesitas algo más, solo escribe.",
-        "en": "Glad it helped! If you need anything else, just write.",
-    },
-    "handoff_online": {
-        "pt": "Vou te passar para um atendente. Alguém vai responder em instantes.",
-        "es": "Te paso con un agente. Alguien te responderá en breve.",
-        "en": "I'm passing you to an agent. An agent will reply shortly.",
-    },
-    "handoff_no_agents": {
-        "pt": "Vou te passar para um atendente. Vamos responder assim que possível.",
-        "es": "Te paso con un agente. Te responderemos lo antes posible.",
-        "en": "I'm passing you to an agent. We'll reply as soon as we can.",
-    },
-    "handoff_offline": {
-        "pt": "Estamos fora do horário de atendimento; vamos responder a partir de {next_opening}.",
-        "es": "Estamos fuera del horario de atención; responderemos a partir del {next_opening}.",
-        "en": "We are offline; we'll answer from {next_opening}.",
-    },
-    "button_helpful": {"pt": "👍", "es": "👍", "en": "👍"},
-    "button_not_helpful": {"pt": "👎", "es": "👎", "en": "👎"},
-    "button_human": {
-        "pt": "Falar com uma pessoa",
-        "es": "Hablar con una persona",
-        "en": "Talk to a person",
-    },
+#: Customer-facing bot texts: English source strings, translated by the catalogs
+#: (locale/*/LC_MESSAGES/django.po) into the customer's language. ``{next_opening}`` is filled
+#: with e.g. "segunda-feira 09:00". An inbox overrides any of them per language (BotSettings.texts).
+DEFAULT_TEXTS: dict[str, str] = {
+    "greeting": gettext_noop("Hi! I'm the virtual assistant. How can I help?"),
+    "thanks": gettext_noop("You're welcome! If you need anything else, just write."),
+    "suggest": gettext_noop("Did you mean…?"),
+    "rephrase": gettext_noop("Sorry, I didn't quite get that. Could you put it another way?"),
+    "helpful_thanks": gettext_noop("Glad it helped! If you need anything else, just write."),
+    "handoff_online": gettext_noop("I'm passing you to an agent. An agent will reply shortly."),
+    "handoff_no_agents": gettext_noop("I'm passing you to an agent. We'll reply as soon as we can."),
+    "handoff_offline": gettext_noop("We are offline; we'll answer from {next_opening}."),
+    "button_helpful": "👍",
+    "button_not_helpful": "👎",
+    "button_human": gettext_noop("Talk to a person"),
 }
 
 
@@ -79,25 +49,25 @@ class AnswerSetVersion(models.Model):
     changed_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
-        return f"answer set v{self.number}"
+        return _("answer set v%(number)s") % {"number": self.number}
 
 
 class CannedAnswer(models.Model):
     class Kind(models.TextChoices):
-        TEXT = "text", "Text"
-        ORDER_STATUS = "order_status", "Order status (the customer's latest order; see docs/shops.md)"
+        TEXT = "text", _("Text")
+        ORDER_STATUS = "order_status", _("Order status (the customer's latest order; see docs/shops.md)")
 
-    title = models.CharField(max_length=200, help_text="Shown to customers as a suggestion button and to agents.")
+    title = models.CharField(max_length=200, help_text=_("Shown to customers as a suggestion button and to agents."))
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TEXT, blank=True)
-    text = models.TextField(help_text="Variables: {{contact.first_name}}, {{contact.name}}, {{agent.name}}, "
-                                      "{{inbox.name}}; order answers also {{order.number}}, {{order.status}}, "
-                                      "{{order.tracking_url}}, {{order.carrier}}, {{order.expected_at}}.")
+    text = models.TextField(help_text=_("Variables: {{contact.first_name}}, {{contact.name}}, {{agent.name}}, "
+                                        "{{inbox.name}}; order answers also {{order.number}}, {{order.status}}, "
+                                        "{{order.tracking_url}}, {{order.carrier}}, {{order.expected_at}}."))
     locale = models.CharField(max_length=5, choices=LOCALES, default="pt")
-    tags = models.CharField(max_length=255, blank=True, help_text="Comma-separated.")
+    tags = models.CharField(max_length=255, blank=True, help_text=_("Comma-separated."))
     active = models.BooleanField(default=True)
     inboxes = models.ManyToManyField("inbox.Inbox", blank=True, related_name="canned_answers",
-                                     help_text="Empty means every inbox.")
-    usage_count = models.PositiveIntegerField(default=0, help_text="Times the bot sent this answer.")
+                                     help_text=_("Empty means every inbox."))
+    usage_count = models.PositiveIntegerField(default=0, help_text=_("Times the bot sent this answer."))
     helpful_count = models.PositiveIntegerField(default=0)
     not_helpful_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -126,7 +96,7 @@ class QuestionVariant(models.Model):
     answer = models.ForeignKey(CannedAnswer, on_delete=models.CASCADE, related_name="variants")
     text = models.CharField(max_length=500)
     locale = models.CharField(max_length=5, choices=LOCALES, blank=True,
-                              help_text="Empty means the answer's language.")
+                              help_text=_("Empty means the answer's language."))
 
     class Meta:
         ordering = ["pk"]
@@ -145,50 +115,52 @@ class BotSettings(models.Model):
     inbox = models.OneToOneField("inbox.Inbox", on_delete=models.CASCADE, related_name="bot_settings")
     enabled = models.BooleanField(default=True)
     answer_threshold = models.FloatField(default=DEFAULT_THRESHOLDS.answer,
-                                         help_text="Lowest confidence the bot answers outright.")
+                                         help_text=_("Lowest confidence the bot answers outright."))
     suggest_threshold = models.FloatField(default=DEFAULT_THRESHOLDS.suggest,
-                                          help_text="Lowest confidence offered as a suggestion.")
+                                          help_text=_("Lowest confidence offered as a suggestion."))
     margin = models.FloatField(default=DEFAULT_THRESHOLDS.margin,
-                               help_text="A runner-up this close to the top turns an answer into suggestions.")
+                               help_text=_("A runner-up this close to the top turns an answer into suggestions."))
     max_misses = models.PositiveSmallIntegerField(
-        default=2, help_text="Questions the bot may fail to understand before handing off (1 = hand off at once).")
+        default=2, help_text=_("Questions the bot may fail to understand before handing off (1 = hand off at once)."))
     email_mode = models.BooleanField(
-        default=False, help_text="Answer only when confident, never suggest (always on for e-mail inboxes).")
+        default=False, help_text=_("Answer only when confident, never suggest (always on for e-mail inboxes)."))
     texts = models.JSONField(
         default=default_texts, blank=True,
-        help_text='Overrides of the bot texts by language: {"greeting": {"pt": "...", "es": "...", "en": "..."}}. '
-                  "Keys: " + ", ".join(DEFAULT_TEXTS) + ".")
+        help_text=format_lazy("{} {}", _('Overrides of the bot texts by language: {"greeting": {"pt": "...", "es": "...", '
+                                           '"en": "..."}}. Keys:'), ", ".join(DEFAULT_TEXTS) + "."))
 
     class Meta:
-        verbose_name = "bot settings"
-        verbose_name_plural = "bot settings"
+        verbose_name = _("bot settings")
+        verbose_name_plural = _("bot settings")
 
     def __str__(self) -> str:
-        return f"Bot settings of {self.inbox}"
+        return _("Bot settings of %(inbox)s") % {"inbox": self.inbox}
 
     def text(self, key: str, language: str) -> str:
-        """The text ``key`` in ``language``: the inbox's override, else the default (English
-        when the language is unknown)."""
+        """The text ``key`` in ``language`` (a customer code: pt, es, en): the inbox's override,
+        else the catalog's translation of the default."""
+        from inbox.locale import catalog_language
+
         own = (self.texts or {}).get(key) or {}
         if isinstance(own, dict) and own.get(language):
             return own[language]
-        defaults = DEFAULT_TEXTS.get(key, {})
-        return defaults.get(language) or defaults.get("en", "")
+        with translation.override(catalog_language(language)):
+            return gettext(DEFAULT_TEXTS.get(key, ""))
 
 
 class BotDecisionLog(models.Model):
     """What the bot did with one customer message, and why (tuning and the reports read it)."""
 
     class Action(models.TextChoices):
-        ANSWER = "answer", "Answered"
-        SUGGEST = "suggest", "Suggested answers"
-        HANDOFF = "handoff", "Handed off"
-        GREETING = "greeting", "Greeting"
-        THANKS = "thanks", "Thanks"
-        REPHRASE = "rephrase", "Asked to rephrase"
-        FEEDBACK = "feedback", "Recorded feedback"
-        IGNORED = "ignored", "Ignored (automated message)"
-        ORDER = "order", "Order question (asked for the number, or could not verify)"
+        ANSWER = "answer", _("Answered")
+        SUGGEST = "suggest", _("Suggested answers")
+        HANDOFF = "handoff", _("Handed off")
+        GREETING = "greeting", _("Greeting")
+        THANKS = "thanks", _("Thanks")
+        REPHRASE = "rephrase", _("Asked to rephrase")
+        FEEDBACK = "feedback", _("Recorded feedback")
+        IGNORED = "ignored", _("Ignored (automated message)")
+        ORDER = "order", _("Order question (asked for the number, or could not verify)")
 
     conversation = models.ForeignKey("inbox.Conversation", on_delete=models.CASCADE, related_name="bot_decisions")
     message = models.ForeignKey("inbox.Message", null=True, blank=True, on_delete=models.SET_NULL,
@@ -209,14 +181,15 @@ class BotDecisionLog(models.Model):
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"{self.action} ({self.reason}) on conversation {self.conversation_id}"
+        return _("%(action)s (%(reason)s) on conversation %(id)s") % {
+            "action": self.get_action_display(), "reason": self.reason, "id": self.conversation_id}
 
 
 class UnansweredQuestion(models.Model):
     """Questions the bot could not answer, one row per normalized text; the curation page
     groups similar rows further with rapidfuzz."""
 
-    key = models.CharField(max_length=500, unique=True, help_text="bot.text.normalize of the question.")
+    key = models.CharField(max_length=500, unique=True, help_text=_("bot.text.normalize of the question."))
     example = models.TextField()
     count = models.PositiveIntegerField(default=1)
     language = models.CharField(max_length=5, blank=True)

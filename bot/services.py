@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from bot.text import normalize
 from inbox import queue
@@ -66,7 +67,8 @@ def current_answer_version() -> tuple[int, str]:
 def _clean_locale(locale: str) -> str:
     locale = (locale or "").strip().lower()[:2]
     if locale not in LANGUAGE_CODES:
-        raise CurationError(f"Unknown language {locale!r}: use one of {', '.join(LANGUAGE_CODES)}.")
+        raise CurationError(_("Unknown language %(language)r: use one of %(languages)s.") % {
+            "language": locale, "languages": ", ".join(LANGUAGE_CODES)})
     return locale
 
 
@@ -85,11 +87,11 @@ def answer_create(*, title: str, text: str, locale: str = "pt", tags: str = "", 
                   kind: str = CannedAnswer.Kind.TEXT) -> CannedAnswer:
     title, text = (title or "").strip(), (text or "").strip()
     if not title:
-        raise CurationError("An answer needs a title.")
+        raise CurationError(_("An answer needs a title."))
     if not text:
-        raise CurationError("An answer needs a text.")
+        raise CurationError(_("An answer needs a text."))
     if kind not in CannedAnswer.Kind.values:
-        raise CurationError(f"Unknown answer kind {kind!r}.")
+        raise CurationError(_("Unknown answer kind %(kind)r.") % {"kind": kind})
     answer = CannedAnswer.objects.create(title=title[:200], text=text, locale=_clean_locale(locale),
                                          tags=(tags or "").strip()[:255], active=active, kind=kind)
     QuestionVariant.objects.bulk_create(QuestionVariant(answer=answer, text=v) for v in _clean_variants(variants))
@@ -109,12 +111,12 @@ def answer_update(*, answer: CannedAnswer, variants: Sequence[str] | None = None
         raise CurationError(f"Unknown answer kind {fields['kind']!r}.")
     unknown = set(fields) - allowed
     if unknown:
-        raise CurationError(f"Cannot change {', '.join(sorted(unknown))}.")
+        raise CurationError(_("Cannot change %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
     if "locale" in fields:
         fields["locale"] = _clean_locale(fields["locale"])
     for key in ("title", "text"):
         if key in fields and not (fields[key] or "").strip():
-            raise CurationError(f"An answer needs a {key}.")
+            raise CurationError(_("An answer needs a %(field)s.") % {"field": key})
     for field, value in fields.items():
         setattr(answer, field, value.strip() if isinstance(value, str) else value)
     answer.save()
@@ -164,7 +166,7 @@ def settings_update(*, inbox, **fields: Any) -> BotSettings:
     settings_row, _ = BotSettings.objects.get_or_create(inbox=inbox)
     for field, value in fields.items():
         if not hasattr(settings_row, field) or field in ("id", "inbox", "inbox_id"):
-            raise CurationError(f"Unknown bot setting {field}.")
+            raise CurationError(_("Unknown bot setting %(field)s.") % {"field": field})
         setattr(settings_row, field, value)
     settings_row.full_clean()
     settings_row.save()
@@ -237,7 +239,7 @@ def unanswered_add_as_variants(*, ids: Iterable[int], answer: CannedAnswer) -> l
     ids = list(ids)
     rows = list(UnansweredQuestion.objects.filter(pk__in=ids))
     if not rows:
-        raise CurationError("Those questions were already handled or deleted.")
+        raise CurationError(_("Those questions were already handled or deleted."))
     created = variant_add(answer=answer, texts=[row.example for row in rows])
     unanswered_resolve(ids=ids, answer=answer)
     return created

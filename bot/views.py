@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from rapidfuzz import fuzz, process, utils
 
@@ -24,6 +26,7 @@ from . import services as bot_services
 from .forms import AddVariantForm, AnswerForm, ImportForm
 from .import_export import ImportFailed, export_csv, export_json, import_file
 from .models import BotSettings, CannedAnswer, UnansweredQuestion
+from .reasons import reason_label
 
 #: Unanswered questions at least this similar (rapidfuzz token_set_ratio on the normalized
 #: text) are shown as one group.
@@ -38,10 +41,10 @@ def staff_required(view):
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
             if request.path.startswith("/bot/api/"):
-                return JsonResponse({"error": "Log in first."}, status=401)
+                return JsonResponse({"error": _("Log in first.")}, status=401)
             return redirect_to_login(request.get_full_path())
         if not request.user.is_staff:
-            raise PermissionDenied("Only administrators can curate the bot.")
+            raise PermissionDenied(_("Only administrators can curate the bot."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -79,7 +82,7 @@ def answer_new(request):
                 ids = form.unanswered_ids()
                 if ids:
                     bot_services.unanswered_resolve(ids=ids, answer=answer)
-                messages.success(request, f"Answer “{answer.title}” created.")
+                messages.success(request, _("Answer “%(title)s” created.") % {"title": answer.title})
                 return redirect(reverse("bot:unanswered") if ids else reverse("bot:answers"))
     else:
         ids = bounds.id_list(request.GET.get("from", ""), name="from")
@@ -98,7 +101,7 @@ def answers_import(request):
         return redirect("bot:answers")
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "Choose a .csv or .json file to import.")
+        messages.error(request, _("Choose a .csv or .json file to import."))
         return redirect("bot:answers")
     upload = form.cleaned_data["file"]
     try:
@@ -106,7 +109,8 @@ def answers_import(request):
     except ImportFailed as exc:
         return render(request, "bot/import_errors.html", {"errors": exc.errors, "filename": upload.name},
                       status=400)
-    messages.success(request, f"Imported {upload.name}: {result.created} created, {result.updated} updated.")
+    messages.success(request, _("Imported %(file)s: %(created)s created, %(updated)s updated.") % {
+        "file": upload.name, "created": result.created, "updated": result.updated})
     return redirect("bot:answers")
 
 
@@ -118,7 +122,7 @@ def answers_export(request, fmt: str):
     elif fmt == "json":
         response = HttpResponse(export_json(), content_type="application/json; charset=utf-8")
     else:
-        raise Http404("Export as .csv or .json.")
+        raise Http404(_("Export as .csv or .json."))
     response["Content-Disposition"] = f'attachment; filename="canned-answers.{fmt}"'
     return response
 
@@ -145,15 +149,15 @@ def console_api(request):
 
     text = request.GET.get("q", "").strip()
     if not text:
-        return JsonResponse({"error": "Type a question."}, status=400)
+        return JsonResponse({"error": _("Type a question.")}, status=400)
     if len(text) > 2000:
-        return JsonResponse({"error": "Questions are limited to 2000 characters."}, status=400)
+        return JsonResponse({"error": _("Questions are limited to 2000 characters.")}, status=400)
     inbox = None
     if request.GET.get("inbox"):
         try:
             inbox = Inbox.objects.get(pk=bounds.bounded_int(request.GET["inbox"], name="inbox"))
         except (ValueError, Inbox.DoesNotExist):
-            return JsonResponse({"error": "Unknown inbox."}, status=400)
+            return JsonResponse({"error": _("Unknown inbox.")}, status=400)
         except bounds.OutOfRange as exc:
             return JsonResponse({"error": str(exc)}, status=400)
     settings_row = bot_services.settings_for(inbox) if inbox else None
@@ -165,7 +169,8 @@ def console_api(request):
         "question": text,
         "language": language,
         "intent": detect_intent(text) or "",
-        "decision": {"action": decision.action, "reason": decision.reason, "answer_ids": chosen},
+        "decision": {"action": decision.action, "reason": decision.reason, "reason_label": reason_label(decision.reason),
+                     "answer_ids": chosen},
         "thresholds": {"answer": thresholds.answer, "suggest": thresholds.suggest, "margin": thresholds.margin},
         "candidates": engine.candidates_json(candidates, answers),
         "index_size": index_cache.get_index(inbox).size,
@@ -209,14 +214,15 @@ def unanswered(request):
 def unanswered_add_variant(request):
     form = AddVariantForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Pick the answer these questions should lead to.")
+        messages.error(request, _("Pick the answer these questions should lead to."))
         return redirect("bot:unanswered")
     try:
         created = bot_services.unanswered_add_as_variants(ids=form.id_list(), answer=form.cleaned_data["answer"])
     except bot_services.CurationError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Added {len(created)} variant(s) to “{form.cleaned_data['answer'].title}”.")
+        messages.success(request, ngettext("Added %(count)s variant to “%(title)s”.", "Added %(count)s variants to “%(title)s”.",
+                                          len(created)) % {"count": len(created), "title": form.cleaned_data["answer"].title})
     return redirect("bot:unanswered")
 
 
@@ -225,7 +231,7 @@ def unanswered_add_variant(request):
 def unanswered_dismiss(request):
     ids = bounds.id_list(request.POST.get("ids", ""), name="ids")
     bot_services.unanswered_resolve(ids=ids, answer=None)
-    messages.success(request, "Dismissed.")
+    messages.success(request, _("Dismissed."))
     return redirect("bot:unanswered")
 
 
@@ -240,16 +246,16 @@ def quick_replies_api(request):
     from inbox.selectors import can_access_conversation
 
     if not request.user.is_authenticated:
-        return JsonResponse({"error": "Log in first."}, status=401)
+        return JsonResponse({"error": _("Log in first.")}, status=401)
     try:
         conversation = Conversation.objects.select_related("inbox", "contact").get(
             pk=bounds.bounded_int(request.GET.get("conversation", ""), name="conversation"))
     except (ValueError, Conversation.DoesNotExist):
-        return JsonResponse({"error": "Unknown conversation."}, status=404)
+        return JsonResponse({"error": _("Unknown conversation.")}, status=404)
     except bounds.OutOfRange as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     if not can_access_conversation(request.user, conversation):
-        return JsonResponse({"error": "Unknown conversation."}, status=404)
+        return JsonResponse({"error": _("Unknown conversation.")}, status=404)
     query = request.GET.get("q", "").strip()[:200]
     answers = list(index_cache.answers_for(conversation.inbox).prefetch_related("variants"))
     if query:

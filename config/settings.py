@@ -70,10 +70,12 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "inbox.locale.AgentLocaleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "inbox.bounds.OutOfRangeMiddleware",  # 400, not 500, for numbers and dates out of range
     "axes.middleware.AxesMiddleware",  # login throttling (last, as django-axes asks)
@@ -93,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "inbox.locale.context",
             ],
         },
     },
@@ -217,6 +220,9 @@ AXES_LOCKOUT_CALLABLE = "inbox.login_throttle.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "inbox.login_throttle.client_ip"
 AXES_USERNAME_CALLABLE = None
 AXES_VERBOSE = False
+#: axes's own admin pages (attempt logs) are not translated into pt-BR/es: lockouts are lifted with
+#: `manage.py axes_reset` (docs/deployment.md) instead.
+AXES_ENABLE_ADMIN = False
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -227,11 +233,21 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inbox:home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("pt", "Português"), ("es", "Español")]
+# Languages: an agent's profile choice, else the browser's Accept-Language, else LANGUAGE_CODE
+# (docs/i18n.md). A new language is one line here plus a catalog under locale/.
+# The test suite's default is English, so tests read the source strings; tests/i18n render the
+# other languages explicitly.
+LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "en" if os.environ.get("PYTEST_VERSION") else "pt-br").lower()
+LANGUAGES = [("pt-br", "Português (Brasil)"), ("es", "Español"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+#: Installation time zone; agents choose their own in their profile (default: their inbox's).
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+#: The language of ``make run``'s demo data (pt-br, es or en; inbox/demo_content.py).
+DEMO_LANGUAGE = os.environ.get("DEMO_LANGUAGE", "en" if os.environ.get("PYTEST_VERSION") else "pt-br").lower()
+#: ISO 4217 code of order amounts when an inbox does not set its own.
+DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "BRL").upper()
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

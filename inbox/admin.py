@@ -8,9 +8,11 @@ need the model's change permission; channel secrets are write-only (``admin_form
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.utils.html import format_html
 
-from . import selectors, services
+from . import selectors, services, system_messages
 from .admin_forms import InboxAdminForm
 from .inbound import process_webhook_event
 from .models import (
@@ -65,15 +67,16 @@ class InboxAdmin(ChangePermissionActions, ScopedToInboxes, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "channel_kind", "enabled", "members", "auto_assign", "reopen_window_hours",
                            "phone_region"]}),
-        ("Connection", {"fields": ["setup_instructions", "channel_config", "webhook_verify_token", "public_id",
+        (_("Connection"), {"fields": ["setup_instructions", "channel_config", "webhook_verify_token", "public_id",
                                    "last_error", "last_error_at", "channel_state"]}),
-        ("Customer-facing", {"fields": ["greeting", "timezone", "business_hours", "out_of_hours_message"]}),
-        ("Web chat", {"fields": ["allowed_origins", "widget_settings", "widget_secret"], "classes": ["collapse"]}),
+        (_("Customer-facing"), {"fields": ["greeting", "default_language", "currency", "timezone", "business_hours",
+                                        "out_of_hours_message"]}),
+        (_("Web chat"), {"fields": ["allowed_origins", "widget_settings", "widget_secret"], "classes": ["collapse"]}),
     ]
 
     actions = ["test_connection"]
 
-    @admin.action(description="Test connection (checks the credentials with the provider)", permissions=["act"])
+    @admin.action(description=_("Test connection (checks the credentials with the provider)"), permissions=["act"])
     def test_connection(self, request, queryset):
         from channels_adapters.registry import get_adapter
 
@@ -81,38 +84,39 @@ class InboxAdmin(ChangePermissionActions, ScopedToInboxes, admin.ModelAdmin):
             try:
                 result = get_adapter(inbox).test_connection()
             except Exception as exc:
-                services.inbox_record_channel_state(inbox=inbox, error=f"Connection test failed: {exc}")
+                services.inbox_record_channel_state(inbox=inbox, error=_("Connection test failed: %(error)s") % {"error": exc})
                 self.message_user(request, f"{inbox.name}: {exc}", messages.ERROR)
             else:
                 services.inbox_record_channel_state(inbox=inbox, error="")
                 self.message_user(request, f"{inbox.name}: OK — {result}", messages.SUCCESS)
 
-    @admin.display(description="Last error")
+    @admin.display(description=_("Last error"))
     def last_error_short(self, obj: Inbox) -> str:
         return obj.last_error[:80]
 
-    @admin.display(description="Setup")
+    @admin.display(description=_("Setup"))
     def setup_instructions(self, obj: Inbox) -> str:
         if not obj.pk:
-            return "Save the inbox first."
+            return _("Save the inbox first.")
         from django.conf import settings
 
         base = settings.PUBLIC_BASE_URL
         if obj.channel_kind == "webchat":
             return format_html(
-                "Paste into your site's HTML:<br><code>&lt;script src=\"{}/widget.js\" data-inbox=\"{}\" async&gt;&lt;/script&gt;</code>",
+                _("Paste into your site's HTML:") + "<br>"
+                "<code>&lt;script src=\"{}/widget.js\" data-inbox=\"{}\" async&gt;&lt;/script&gt;</code>",
                 base, obj.public_id)
         if obj.channel_kind in ("whatsapp", "messenger", "instagram"):
-            hook = format_html("Callback URL: <code>{}/webhooks/{}/{}/</code><br>Verify token: <code>{}</code>",
+            hook = format_html(_("Callback URL: <code>{}/webhooks/{}/{}/</code><br>Verify token: <code>{}</code>"),
                                base, obj.channel_kind, obj.public_id, obj.webhook_verify_token)
             if obj.channel_kind != "instagram":
                 return hook
             return format_html(
-                "{}<br>Channel config: <code>{{\"instagram_account_id\": \"…\", \"access_token\": \"…\", "
-                "\"app_secret\": \"…\"}}</code> (optional <code>\"human_agent_tag\": true</code>).<br>"
-                "Webhook fields: <code>messages</code>, <code>messaging_postbacks</code>, <code>messaging_seen</code>, "
-                "<code>message_reactions</code>, <code>message_edit</code>. Then use “Test connection”.", hook)
-        return format_html("Inbound webhook (raw MIME): <code>{}/webhooks/email/{}/</code>", base, obj.public_id)
+                _("{}<br>Channel config: <code>{{\"instagram_account_id\": \"…\", \"access_token\": \"…\", "
+                  "\"app_secret\": \"…\"}}</code> (optional <code>\"human_agent_tag\": true</code>).<br>"
+                  "Webhook fields: <code>messages</code>, <code>messaging_postbacks</code>, <code>messaging_seen</code>, "
+                  "<code>message_reactions</code>, <code>message_edit</code>. Then use “Test connection”."), hook)
+        return format_html(_("Inbound webhook (raw MIME): <code>{}/webhooks/email/{}/</code>"), base, obj.public_id)
 
 
 class ContactIdentityInline(admin.TabularInline):
@@ -145,11 +149,11 @@ class ContactAdmin(ChangePermissionActions, admin.ModelAdmin):
         original = Contact.objects.get(pk=obj.pk)
         services.contact_update(contact=original, **{field: form.cleaned_data[field] for field in form.changed_data})
 
-    @admin.action(description="Merge selected contacts into the oldest one", permissions=["act"])
+    @admin.action(description=_("Merge selected contacts into the oldest one"), permissions=["act"])
     def merge_selected(self, request, queryset):
         contacts = list(queryset.order_by("created_at", "pk"))
         if len(contacts) < 2:
-            self.message_user(request, "Select at least two contacts.", messages.WARNING)
+            self.message_user(request, _("Select at least two contacts."), messages.WARNING)
             return
         primary = contacts[0]
         merged = 0
@@ -158,17 +162,24 @@ class ContactAdmin(ChangePermissionActions, admin.ModelAdmin):
                 primary = services.merge_contacts(primary=primary, duplicate=duplicate, actor=request.user)
                 merged += 1
             except services.ServiceError as exc:
-                self.message_user(request, f"{duplicate} was not merged: {exc}", messages.ERROR)
-        self.message_user(request, f"Merged {merged} contact(s) into {primary}.")
+                self.message_user(request, _("%(contact)s was not merged: %(error)s") % {"contact": duplicate, "error": exc},
+                                  messages.ERROR)
+        self.message_user(request, ngettext("Merged %(count)s contact into %(name)s.", "Merged %(count)s contacts into %(name)s.",
+                                            merged) % {"count": merged, "name": primary})
 
 
 class MessageInline(admin.TabularInline):
     model = Message
     extra = 0
-    fields = ["created_at", "direction", "sender_kind", "author", "text", "is_private_note", "delivery_state", "delivery_error"]
+    fields = ["created_at", "direction", "sender_kind", "author", "shown_text", "is_private_note", "delivery_state",
+              "delivery_error"]
     readonly_fields = fields
     can_delete = False
     show_change_link = True
+
+    @admin.display(description=_("Text"))
+    def shown_text(self, obj: Message) -> str:
+        return system_messages.text_of(obj)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -192,17 +203,21 @@ class ConversationAdmin(ChangePermissionActions, ScopedToInboxes, admin.ModelAdm
         # Read-only: a direct save would skip the write path and the agents' live pages.
         return False
 
-    @admin.action(description="Resolve selected conversations", permissions=["act"])
+    @admin.action(description=_("Resolve selected conversations"), permissions=["act"])
     def resolve_selected(self, request, queryset):
         for conversation in queryset:
             services.resolve(conversation=conversation, actor=request.user)
-        self.message_user(request, f"Resolved {queryset.count()} conversation(s).")
+        count = queryset.count()
+        self.message_user(request, ngettext("Resolved %(count)s conversation.", "Resolved %(count)s conversations.", count)
+                          % {"count": count})
 
-    @admin.action(description="Reopen selected conversations", permissions=["act"])
+    @admin.action(description=_("Reopen selected conversations"), permissions=["act"])
     def reopen_selected(self, request, queryset):
         for conversation in queryset:
             services.reopen(conversation=conversation, actor=request.user)
-        self.message_user(request, f"Reopened {queryset.count()} conversation(s).")
+        count = queryset.count()
+        self.message_user(request, ngettext("Reopened %(count)s conversation.", "Reopened %(count)s conversations.", count)
+                          % {"count": count})
 
 
 class AttachmentInline(admin.TabularInline):
@@ -226,17 +241,18 @@ class MessageAdmin(ChangePermissionActions, ScopedToInboxes, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # messages change only through the write path
 
-    @admin.display(description="Text")
+    @admin.display(description=_("Text"))
     def short_text(self, obj: Message) -> str:
-        return obj.text[:80]
+        return system_messages.text_of(obj)[:80]
 
-    @admin.action(description="Retry failed sends", permissions=["act"])
+    @admin.action(description=_("Retry failed sends"), permissions=["act"])
     def retry_failed(self, request, queryset):
         count = 0
         for message in queryset.filter(delivery_state="failed"):
             services.retry_send(message=message, actor=request.user)
             count += 1
-        self.message_user(request, f"Queued {count} message(s) again.")
+        self.message_user(request, ngettext("Queued %(count)s message again.", "Queued %(count)s messages again.", count)
+                          % {"count": count})
 
 
 @admin.register(WebhookEvent)
@@ -249,21 +265,21 @@ class WebhookEventAdmin(ChangePermissionActions, ScopedToInboxes, admin.ModelAdm
     exclude = ["body"]
     actions = ["reprocess"]
 
-    @admin.display(description="Error")
+    @admin.display(description=_("Error"))
     def error_short(self, obj: WebhookEvent) -> str:
         return obj.error[:100]
 
-    @admin.display(description="Body")
+    @admin.display(description=_("Body"))
     def body_text(self, obj: WebhookEvent) -> str:
         return format_html("<pre style='white-space:pre-wrap;max-height:30em;overflow:auto'>{}</pre>",
                            bytes(obj.body)[:100_000].decode("utf-8", "replace"))
 
-    @admin.action(description="Process again", permissions=["act"])
+    @admin.action(description=_("Process again"), permissions=["act"])
     def reprocess(self, request, queryset):
         for event in queryset.exclude(status=WebhookEvent.Status.REJECTED):
             WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.RECEIVED)
             process_webhook_event(event.pk)
-        self.message_user(request, "Processed again; see each event's status.")
+        self.message_user(request, _("Processed again; see each event's status."))
 
     def has_add_permission(self, request):
         return False
@@ -280,7 +296,7 @@ class FailedWebhookEventAdmin(WebhookEventAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).filter(status=WebhookEvent.Status.FAILED)
 
-    @admin.display(description="What failed")
+    @admin.display(description=_("What failed"))
     def failed_items(self, obj: WebhookEvent) -> str:
         if obj.failures:
             return "; ".join(f"{f.get('item')}: {str(f.get('error', ''))[:80]}" for f in obj.failures[:3])
@@ -291,4 +307,4 @@ admin.site.register(Team, filter_horizontal=["members"])
 admin.site.register(Label, list_display=["name", "color"], search_fields=["name"])
 admin.site.register(AgentProfile, list_display=["user", "display_name", "max_open_conversations", "accepts_auto_assignment"])
 admin.site.register(AgentConnection, list_display=["user", "presence", "connected_at", "last_seen"])
-admin.site.site_header = "Support inbox administration"
+admin.site.site_header = _("Support inbox administration")

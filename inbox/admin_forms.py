@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import Inbox
 
@@ -31,7 +33,7 @@ def masked(config) -> dict:
 class InboxAdminForm(forms.ModelForm):
     widget_secret = forms.CharField(
         required=False, strip=True, widget=forms.PasswordInput(render_value=False),
-        help_text="Write-only: leave empty to keep the current secret; type a new one to replace it.")
+        help_text=gettext_lazy("Write-only: leave empty to keep the current secret; type a new one to replace it."))
 
     class Meta:
         model = Inbox
@@ -42,9 +44,9 @@ class InboxAdminForm(forms.ModelForm):
         if "channel_config" in self.fields:
             self.initial["channel_config"] = masked(self.instance.channel_config if self.instance.pk
                                                     else self.initial.get("channel_config") or {})
-            self.fields["channel_config"].help_text = (
+            self.fields["channel_config"].help_text = _(
                 "Provider settings and credentials, stored encrypted. Secrets show as "
-                f"{MASK}: keep {MASK} to leave one unchanged, or type a new value.")
+                "%(mask)s: keep %(mask)s to leave one unchanged, or type a new value.") % {"mask": MASK}
         self.initial["widget_secret"] = ""
 
     def clean_channel_config(self):
@@ -56,7 +58,8 @@ class InboxAdminForm(forms.ModelForm):
         for key, value in config.items():
             if value == MASK:
                 if key not in stored:
-                    raise forms.ValidationError(f"{key}: type the value ({MASK} keeps a stored one, and none is stored).")
+                    raise forms.ValidationError(_("%(key)s: type the value (%(mask)s keeps a stored one, and none is stored).")
+                                                % {"key": key, "mask": MASK})
                 value = stored[key]
             result[key] = value
         return result
@@ -66,5 +69,5 @@ class InboxAdminForm(forms.ModelForm):
         if not value:
             return self.instance.widget_secret if self.instance.pk else Inbox._meta.get_field("widget_secret").get_default()
         if len(value) < 16:
-            raise forms.ValidationError("Use at least 16 characters.")
+            raise forms.ValidationError(_("Use at least 16 characters."))
         return value

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status as http
 from rest_framework.exceptions import ValidationError
@@ -126,7 +127,7 @@ class ConversationDetailApi(APIView):
                 if values["assignee"] is not None:
                     agent = get_user_model().objects.filter(pk=values["assignee"], is_active=True).first()
                     if agent is None:
-                        raise ValidationError({"assignee": "No such user."})
+                        raise ValidationError({"assignee": _("No such user.")})
                 kwargs = {"expected_assignee_id": values["expected_assignee"]} if "expected_assignee" in values else {}
                 services.assign(conversation=conversation, agent=agent, actor=request.user, **kwargs)
             if "status" in values:

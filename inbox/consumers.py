@@ -10,8 +10,10 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.generic.websocket import JsonWebsocketConsumer
+from django.utils import translation
 
-from . import events, selectors, services
+from . import events, selectors, services, system_messages
+from .locale import language_for_scope
 from .membership import EVENT as MEMBERSHIP_CHANGED
 from .presenters import agent_name
 
@@ -33,6 +35,7 @@ class AgentConsumer(events.LiveEventsMixin, JsonWebsocketConsumer):
             self.close(code=UNAUTHENTICATED)
             return
         self.display_name = agent_name(self.user)
+        self.language = language_for_scope(self.scope, self.user)
         inbox_ids = list(selectors.inboxes_for(self.user).values_list("pk", flat=True))
         self.joined = [events.inbox_group(pk) for pk in inbox_ids] + [events.agent_group(self.user.pk)]
         for group in self.joined:
@@ -100,4 +103,8 @@ class AgentConsumer(events.LiveEventsMixin, JsonWebsocketConsumer):
             data.get("user_id") == self.user.pk
         ):
             return  # this agent's own typing, from another of their tabs
+        if isinstance(data, dict) and "system" in (data.get("metadata") or {}):
+            # One event reaches agents of several languages: each reads the line in their own.
+            with translation.override(self.language):
+                data = {**data, "text": system_messages.text_of(data)}
         await self.send_frame({"event": message.get("event"), "data": data})

@@ -8,6 +8,7 @@ from django.core import signing
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from .models import Attachment
 from .selectors import conversations_for
@@ -26,7 +27,7 @@ INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/avi
 
 def _response(attachment: Attachment) -> FileResponse:
     if not attachment.file:
-        raise Http404("This file is not stored.")
+        raise Http404(_("This file is not stored."))
     content_type = (attachment.content_type or "").lower()
     response = FileResponse(attachment.file.open("rb"), filename=attachment.filename or "file",
                             as_attachment=not content_type.startswith(INLINE_TYPES))
@@ -49,5 +50,5 @@ def signed_download(request, token: str):
     try:
         pk = signing.loads(token, salt="attachment-link", max_age=SIGNED_LINK_MAX_AGE)
     except signing.BadSignature:
-        raise Http404("This link is not valid or has expired.") from None
+        raise Http404(_("This link is not valid or has expired.")) from None
     return _response(get_object_or_404(Attachment, pk=pk))

@@ -12,6 +12,7 @@ import logging
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from channels_adapters.base import (
     OutboundAttachment,
@@ -24,6 +25,7 @@ from channels_adapters.base import (
 from channels_adapters.registry import adapter_class_for, get_adapter
 
 from . import queue, services
+from .locale import customer_language, translated
 from .files import signed_url
 from .models import ChannelKind, ContactIdentity, Message
 from .phones import parse_phone, to_wa_id
@@ -168,7 +170,8 @@ def email_copy(message_id: int) -> str:
         recipient_address=contact.email, text=message.text,
         sender_name=agent_name(message.author) if message.author_id else "",
         local_id=f"webchat-copy-{message.pk}",
-        metadata={"subject": f"Your conversation with {message.inbox.name}"},
+        metadata={"subject": translated(gettext_noop("Your conversation with %(shop)s"),
+                                        customer_language(contact, message.inbox)) % {"shop": message.inbox.name}},
     )
     try:
         result = get_adapter(mailbox).send(outbound)

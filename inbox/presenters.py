@@ -9,6 +9,7 @@ from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 
+from . import system_messages
 from .models import Attachment, Conversation, Message
 
 
@@ -47,6 +48,16 @@ def attachment_payload(attachment: Attachment, *, for_customer: bool = False) ->
     }
 
 
+def _text_for_reader(message: Message, *, for_customer: bool) -> str:
+    """System lines in the reader's language: the active one for agents; for the widget the
+    customer's, rendered when the line was written (see add_system_message)."""
+    if message.sender_kind != Message.SenderKind.SYSTEM or "system" not in (message.metadata or {}):
+        return message.text
+    if not for_customer:
+        return system_messages.text_of(message)
+    return message.metadata["system"].get("customer_text") or message.text
+
+
 def message_payload(message: Message, *, for_customer: bool = False) -> dict[str, Any]:
     data = {
         "id": message.pk,
@@ -56,7 +67,7 @@ def message_payload(message: Message, *, for_customer: bool = False) -> dict[str
         "sender_kind": message.sender_kind,
         "author_name": agent_name(message.author) if message.author_id else "",
         "author_avatar_url": _avatar(message.author) if message.author_id else "",
-        "text": message.text,
+        "text": _text_for_reader(message, for_customer=for_customer),
         "created_at": message.created_at.isoformat(),
         "attachments": [attachment_payload(a, for_customer=for_customer) for a in message.attachments.all()],
         "quick_replies": message.metadata.get("quick_replies", []),

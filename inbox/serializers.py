@@ -3,6 +3,7 @@ to ``inbox.services``."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from .bounds import MAX_DATE, MAX_ID, MIN_DATE
@@ -147,7 +148,7 @@ class ConversationUpdateInputSerializer(serializers.Serializer):
 
     def validate(self, data):
         if data.get("status") == Conversation.Status.SNOOZED and not data.get("snoozed_until"):
-            raise serializers.ValidationError({"snoozed_until": "Snoozing needs snoozed_until."})
+            raise serializers.ValidationError({"snoozed_until": _("Snoozing needs snoozed_until.")})
         return data
 
 

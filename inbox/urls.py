@@ -1,10 +1,14 @@
 from django.urls import path
+from django.views.i18n import JavaScriptCatalog
 
-from . import views
+from . import preferences, views
 
 app_name = "inbox"
 urlpatterns = [
     path("", views.home, name="home"),
+    # The JavaScript catalog of the active language (gettext, ngettext, interpolate).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("preferences/", preferences.preferences, name="preferences"),
     path("conversations/", views.home, name="conversations"),
     path("conversations/<int:pk>/", views.conversation_detail, name="conversation"),
     path("conversations/<int:pk>/row/", views.conversation_row, name="conversation-row"),

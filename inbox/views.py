@@ -22,7 +22,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from . import bounds, selectors, services
@@ -32,7 +35,7 @@ from .presenters import agent_name, conversation_payload, message_payload
 PAGE_SIZE = 25
 #: How many of the contact's latest messages the conversation page shows.
 HISTORY_LIMIT = 300
-VIEWS = [("mine", "Mine"), ("unassigned", "Unassigned"), ("all", "All")]
+VIEWS = [("mine", gettext_lazy("Mine")), ("unassigned", gettext_lazy("Unassigned")), ("all", gettext_lazy("All"))]
 
 
 # --- reads used only by these pages ---------------------------------------------------------------
@@ -295,7 +298,7 @@ def conversation_reply(request: HttpRequest, pk: int) -> HttpResponse:
     except services.ServiceError as exc:
         return _done(request, conversation, error=str(exc))
     message = Message.objects.select_related("inbox", "author", "conversation").prefetch_related("attachments").get(pk=message.pk)
-    return _done(request, conversation, ok_message="Note added." if private else "Reply sent.",
+    return _done(request, conversation, ok_message=_("Note added.") if private else _("Reply sent."),
                  data={"data": message_payload(message)})
 
 
@@ -311,7 +314,7 @@ def conversation_assign(request: HttpRequest, pk: int) -> HttpResponse:
     elif agent_id:
         agent = get_user_model().objects.filter(pk=_int_or_none(agent_id)).first()
         if agent is None:
-            return _done(request, conversation, error="Unknown agent.")
+            return _done(request, conversation, error=_("Unknown agent."))
     else:
         agent = None
     kwargs: dict[str, Any] = {}
@@ -324,8 +327,8 @@ def conversation_assign(request: HttpRequest, pk: int) -> HttpResponse:
         return _done(request, conversation, error=str(exc), status=409)
     except services.ServiceError as exc:
         return _done(request, conversation, error=str(exc))
-    who = agent_name(agent) if agent else "nobody"
-    return _done(request, conversation, ok_message=f"Assigned to {who}.", data={"data": conversation_payload(conversation)})
+    ok_message = _("Assigned to %(name)s.") % {"name": agent_name(agent)} if agent else _("Unassigned.")
+    return _done(request, conversation, ok_message=ok_message, data={"data": conversation_payload(conversation)})
 
 
 def snooze_until(choice: str, custom: str = "", *, now: dt.datetime | None = None) -> dt.datetime | None:
@@ -359,18 +362,19 @@ def conversation_status(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         if action == "resolve":
             conversation = services.resolve(conversation=conversation, actor=request.user)
-            message = "Resolved."
+            message = _("Resolved.")
         elif action == "reopen":
             conversation = services.reopen(conversation=conversation, actor=request.user)
-            message = "Reopened."
+            message = _("Reopened.")
         elif action == "snooze":
             until = snooze_until(request.POST.get("snooze", ""), request.POST.get("until", ""))
             if until is None:
-                return _done(request, conversation, error="Pick when the conversation should wake up.")
+                return _done(request, conversation, error=_("Pick when the conversation should wake up."))
             conversation = services.snooze(conversation=conversation, until=until, actor=request.user)
-            message = f"Snoozed until {timezone.localtime(until):%a %d %b %H:%M}."
+            message = _("Snoozed until %(time)s.") % {
+                "time": date_format(timezone.localtime(until), "SHORT_DATETIME_FORMAT")}
         else:
-            return _done(request, conversation, error="Unknown action.")
+            return _done(request, conversation, error=_("Unknown action."))
     except services.ServiceError as exc:
         return _done(request, conversation, error=str(exc))
     return _done(request, conversation, ok_message=message, data={"data": conversation_payload(conversation)})
@@ -383,7 +387,7 @@ def conversation_labels(request: HttpRequest, pk: int) -> HttpResponse:
     names = [name for name in request.POST.get("labels", "").split(",")]
     services.set_labels(conversation=conversation, labels=names)
     labels = list(conversation.labels.order_by("name").values_list("name", flat=True))
-    return _done(request, conversation, ok_message="Labels saved.", data={"labels": labels})
+    return _done(request, conversation, ok_message=_("Labels saved."), data={"labels": labels})
 
 
 @login_required
@@ -395,7 +399,7 @@ def conversation_priority(request: HttpRequest, pk: int) -> HttpResponse:
         conversation = services.set_priority(conversation=conversation, priority=priority if priority is not None else -1)
     except services.ServiceError as exc:
         return _done(request, conversation, error=str(exc))
-    return _done(request, conversation, ok_message="Priority saved.")
+    return _done(request, conversation, ok_message=_("Priority saved."))
 
 
 @login_required
@@ -414,7 +418,7 @@ def message_retry(request: HttpRequest, pk: int) -> HttpResponse:
         services.retry_send(message=message, actor=request.user)
     except services.ServiceError as exc:
         return _done(request, message.conversation, error=str(exc))
-    return _done(request, message.conversation, ok_message="Sending again.")
+    return _done(request, message.conversation, ok_message=_("Sending again."))
 
 
 @login_required
@@ -444,7 +448,7 @@ def contact_merge(request: HttpRequest, pk: int) -> HttpResponse:
     suggested = {c.pk: c for c, _reason in selectors.duplicate_suggestions(contact=primary, user=request.user)}
     duplicate = visible.filter(pk=duplicate_id).first() or suggested.get(duplicate_id)
     if duplicate is None:
-        raise Http404("No such contact.")
+        raise Http404(_("No such contact."))
     next_url = request.POST.get("next", "")
     # Only paths on this site: browsers also read "/\host" and "/<tab>/host" as another host.
     if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(next_url, allowed_hosts=set()):
@@ -455,5 +459,5 @@ def contact_merge(request: HttpRequest, pk: int) -> HttpResponse:
         return _done(request, None, error=str(exc), next_url=next_url, status=403)
     except services.ServiceError as exc:
         return _done(request, None, error=str(exc), next_url=next_url)
-    return _done(request, None, ok_message=f"Merged into {primary}.", next_url=next_url)
+    return _done(request, None, ok_message=_("Merged into %(name)s.") % {"name": primary}, next_url=next_url)
 

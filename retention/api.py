@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, status
 from rest_framework.response import Response
@@ -23,7 +24,7 @@ from .serializers import (
 
 
 class ShopIntegration(permissions.BasePermission):
-    message = "Only staff or users with the retention.add_order permission may use the shop API."
+    message = _("Only staff or users with the retention.add_order permission may use the shop API.")
 
     def has_permission(self, request, view):
         user = request.user

@@ -20,6 +20,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inbox.hours import business_duration
 from inbox.models import Conversation, Inbox, Message
@@ -75,7 +76,7 @@ def _conversations(period: Period) -> QuerySet[Conversation]:
 def conversations_by_channel_day(period: Period) -> Table:
     rows = (_conversations(period).annotate(day=TruncDate("created_at", tzinfo=period.tz))
             .values("day", "inbox__channel_kind").annotate(n=Count("pk")).order_by("day", "inbox__channel_kind"))
-    return Table("Conversations by channel and day", ["day", "channel", "conversations"],
+    return Table(_("Conversations by channel and day"), [_("day"), _("channel"), _("conversations")],
                  [[row["day"].isoformat(), row["inbox__channel_kind"], row["n"]] for row in rows])
 
 
@@ -89,8 +90,8 @@ def bot_share(period: Period) -> Table:
         total=Count("pk"), bot_only=Count("pk", filter=Q(bot=True, agent=False)),
         bot_answered=Count("pk", filter=Q(bot=True)))
     share = round(100 * data["bot_only"] / data["total"], 1) if data["total"] else None
-    return Table("Answered by the bot without an agent",
-                 ["conversations", "bot answered", "bot only (no agent)", "bot only %"],
+    return Table(_("Answered by the bot without an agent"),
+                 [_("conversations"), _("bot answered"), _("bot only (no agent)"), _("bot only %")],
                  [[data["total"], data["bot_answered"], data["bot_only"], share]])
 
 
@@ -139,19 +140,19 @@ def response_times(period: Period) -> Table:
     conversations = _conversations(period)
     rows = []
     measures = (
-        ("first response", conversations, "first_response_at"),
-        ("resolution", conversations.filter(status=Conversation.Status.RESOLVED), "resolved_at"),
+        (_("first response"), conversations, "first_response_at"),
+        (_("resolution"), conversations.filter(status=Conversation.Status.RESOLVED), "resolved_at"),
     )
     for label, qs, expression in measures:
         count, (median, p90) = percentiles(qs, "created_at", expression)
         rows.append([label, count, _minutes(median), _minutes(p90)])
     for label, qs, expression in measures:
         count, (median, p90) = business_percentiles(qs, "created_at", expression)
-        rows.append([f"{label} (business hours)", count, _minutes(median), _minutes(p90)])
-    return Table("First response and resolution times (minutes)",
-                 ["metric", "conversations", "median minutes", "90th percentile minutes"], rows,
-                 note="Business hours: only time inside each inbox's opening hours counts "
-                      "(inboxes without opening hours count every minute).")
+        rows.append([_("%(metric)s (business hours)") % {"metric": label}, count, _minutes(median), _minutes(p90)])
+    return Table(_("First response and resolution times (minutes)"),
+                 [_("metric"), _("conversations"), _("median minutes"), _("90th percentile minutes")], rows,
+                 note=_("Business hours: only time inside each inbox's opening hours counts "
+                        "(inboxes without opening hours count every minute)."))
 
 
 def satisfaction(period: Period) -> Table:
@@ -165,10 +166,10 @@ def satisfaction(period: Period) -> Table:
     by_rating = dict(surveys.filter(status=Survey.Status.ANSWERED).values_list("rating").annotate(n=Count("pk")))
     csat = round(100 * summary["satisfied"] / summary["answered"], 1) if summary["answered"] else None
     average = round(summary["average"], 2) if summary["average"] is not None else None
-    note = (f"Surveys sent: {summary['sent']}, answered: {summary['answered']}, "
-            f"average: {average if average is not None else '—'}, CSAT (4-5 stars): "
-            f"{csat if csat is not None else '—'}%")
-    return Table("Satisfaction", ["rating", "answers"], [[n, by_rating.get(n, 0)] for n in range(1, 6)], note=note)
+    note = _("Surveys sent: %(sent)s, answered: %(answered)s, average: %(average)s, CSAT (4-5 stars): %(csat)s%%") % {
+        "sent": summary["sent"], "answered": summary["answered"],
+        "average": average if average is not None else "—", "csat": csat if csat is not None else "—"}
+    return Table(_("Satisfaction"), [_("rating"), _("answers")], [[n, by_rating.get(n, 0)] for n in range(1, 6)], note=note)
 
 
 def agent_load(period: Period) -> Table:
@@ -191,7 +192,7 @@ def agent_load(period: Period) -> Table:
         rating = ratings.get(user.pk)
         rows.append([agent_name(user), row.get("n", 0), row.get("resolved", 0), replies.get(user.pk, 0),
                      round(rating, 2) if rating is not None else None])
-    return Table("Agents' load", ["agent", "conversations", "resolved", "replies", "average rating"], rows)
+    return Table(_("Agents' load"), [_("agent"), _("conversations"), _("resolved"), _("replies"), _("average rating")], rows)
 
 
 def _order_count(**filters) -> Coalesce:
@@ -224,13 +225,14 @@ def retention(period: Period) -> Table:
         return round(100 * part / whole, 1) if whole else None
 
     rows = []
-    for label, key in (("talked to support", "with_support"), ("did not talk to support", "without")):
+    for label, key in ((_("talked to support"), "with_support"), (_("did not talk to support"), "without")):
         customers, returning, repeat = data[key], data[f"{key}_returning"], data[f"{key}_repeat"]
         rows.append([label, customers, returning, pct(returning, customers), repeat, pct(repeat, customers)])
-    return Table("Returning customers and repeat purchases",
-                 ["group", "customers", "returning", "returning %", "repeat buyers", "repeat purchase %"], rows,
-                 note="Customers with an order in the period; returning = ordered before the period too; "
-                      "repeat = two or more orders up to the period's end. Cancelled and refunded orders do not count.")
+    return Table(_("Returning customers and repeat purchases"),
+                 [_("group"), _("customers"), _("returning"), _("returning %"), _("repeat buyers"), _("repeat purchase %")],
+                 rows,
+                 note=_("Customers with an order in the period; returning = ordered before the period too; "
+                        "repeat = two or more orders up to the period's end. Cancelled and refunded orders do not count."))
 
 
 BUILDERS = {

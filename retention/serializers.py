@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from .models import Order
@@ -17,7 +18,7 @@ class CustomerInSerializer(serializers.Serializer):
 
     def validate(self, data):
         if not data.get("email") and not data.get("phone"):
-            raise serializers.ValidationError("A customer needs an e-mail address or a phone number.")
+            raise serializers.ValidationError(_("A customer needs an e-mail address or a phone number."))
         return data
 
 
@@ -28,10 +29,10 @@ class OrderInSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Order.Status.choices, default=Order.Status.PAID)
     total = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=Decimal("0"),
-        error_messages={"required": "An order needs a total.", "null": "An order needs a total.",
-                        "min_value": "The total cannot be negative."})
+        error_messages={"required": _("An order needs a total."), "null": _("An order needs a total."),
+                        "min_value": _("The total cannot be negative.")})
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", error_messages={
-        "invalid": "The currency must be a three-letter ISO code such as USD or BRL."})
+        "invalid": _("The currency must be a three-letter ISO code such as USD or BRL.")})
     items = serializers.ListField(child=serializers.DictField(), required=False, default=list)
     delivered_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 

@@ -13,7 +13,9 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
+from inbox.locale import translations
 from inbox.models import Message
 
 from . import services
@@ -55,11 +57,8 @@ def parse_payload(payload: str) -> tuple[str, int] | None:
     return token, int(rating)
 
 
-THANKS = {
-    "en": "Thank you! If you want to tell us more, just write it here (optional).",
-    "pt": "Obrigado! Se quiser contar mais, é só escrever aqui (opcional).",
-    "es": "¡Gracias! Si quieres contarnos más, escríbelo aquí (opcional).",
-}
+#: Sent after a chat rating; translated by the catalogs.
+THANKS = gettext_noop("Thank you! If you want to tell us more, just write it here (optional).")
 
 
 def handle_payload(message: Message) -> bool:
@@ -80,7 +79,8 @@ def handle_payload(message: Message) -> bool:
     except services.RetentionError as exc:
         logger.warning("survey payload %r not recorded: %s", payload, exc)
         return True
-    services.send_quietly(message.conversation, THANKS[services.pick_language(survey.contact, THANKS)])
+    texts = translations(THANKS)
+    services.send_quietly(message.conversation, texts[services.pick_language(survey.contact, texts)])
     return True
 
 

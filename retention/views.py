@@ -10,9 +10,12 @@ from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from inbox.locale import catalog_language
+from inbox.models import ChannelKind
 from inbox import bounds
 from inbox.selectors import contacts_for, inboxes_for
 
@@ -32,7 +35,7 @@ def contact_panel(request, contact_id: int):
     """An HTML fragment for the inbox sidebar: orders, metrics, satisfaction. Agents only, and
     only for contacts of inboxes they belong to (404 otherwise, so ids reveal nothing)."""
     if not request.user.is_authenticated:
-        return HttpResponseForbidden("Log in to see customer details.")
+        return HttpResponseForbidden(_("Log in to see customer details."))
     contact = get_object_or_404(contacts_for(request.user), pk=contact_id)
     context = {
         "contact": contact,
@@ -54,9 +57,11 @@ def survey_link(request, signed: str):
     try:
         survey = survey_for_signed_token(signed)
     except signing.BadSignature:
-        return HttpResponseBadRequest("This survey link is not valid.")
+        return HttpResponseBadRequest(_("This survey link is not valid."))
     except Survey.DoesNotExist:
-        raise Http404("This survey no longer exists.") from None
+        raise Http404(_("This survey no longer exists.")) from None
+    # The customer's page speaks the survey's language, not the browser's.
+    translation.activate(catalog_language(survey.language))
     error = ""
     saved = False
     selected = request.GET.get("r", "")
@@ -71,7 +76,7 @@ def survey_link(request, signed: str):
             error = str(exc)
     context = {"survey": survey, "selected": str(selected), "saved": saved, "error": error,
                "ratings": [5, 4, 3, 2, 1], "question": services.settings_for(survey.inbox).survey_questions.get(
-                   survey.language) or "How did we do?"}
+                   survey.language) or _("How did we do?")}
     return render(request, "retention/survey.html", context, status=400 if error else 200)
 
 
@@ -116,6 +121,7 @@ def _stacked_columns(table: reports.Table, days: list[dt.date], width: int = 640
     for day, channel, n in table.rows:
         counts.setdefault(day, {})[channel] = n
     channels = sorted({row[1] for row in table.rows})
+    names = dict(ChannelKind.choices)
     peak = max([sum(c.values()) for c in counts.values()] + [1])
     plot_height, left = height - 30, 36
     step = (width - left) / max(len(days), 1)
@@ -130,17 +136,18 @@ def _stacked_columns(table: reports.Table, days: list[dt.date], width: int = 640
             y -= h
             columns.append({"x": round(left + index * step + 1, 1), "y": round(y, 1), "w": round(max(step - 2, 1), 1),
                             "h": round(h, 1), "color": CHANNEL_COLORS.get(channel, "#64748b"),
-                            "title": f"{day.isoformat()} {channel}: {n}"})
+                            "title": f"{day.isoformat()} {names.get(channel, channel)}: {n}"})
     labels = [{"x": round(left + i * step + step / 2, 1), "text": day.strftime("%d/%m")}
               for i, day in enumerate(days) if len(days) <= 14 or i % max(len(days) // 10, 1) == 0]
-    legend = [{"name": c, "color": CHANNEL_COLORS.get(c, "#64748b"), "x": left + i * 110} for i, c in enumerate(channels)]
+    legend = [{"name": names.get(c, c), "color": CHANNEL_COLORS.get(c, "#64748b"), "x": left + i * 110} for i, c in enumerate(channels)]
     return {"width": width, "height": height + 20, "plot_height": plot_height, "columns": columns, "labels": labels,
             "legend": legend, "peak": peak, "left": left, "axis_y": plot_height, "label_y": plot_height + 14,
             "legend_y": height + 10}
 
 
-def _short_group(label: str) -> str:
-    return "no support" if label.startswith("did not") else "support"
+def _short_group(index: int) -> str:
+    """Short chart label of the retention table's row ``index`` (0: talked to support)."""
+    return _("support") if index == 0 else _("no support")
 
 
 @login_required
@@ -153,14 +160,17 @@ def reports_page(request):
     bot = tables["bot_share"].rows[0]
     charts = {
         "conversations": _stacked_columns(tables["conversations"], period.days),
-        "bot_share": _hbars([("bot only", bot[3]), ("needed an agent", None if bot[3] is None else round(100 - bot[3], 1))],
+        "bot_share": _hbars([(_("bot only"), bot[3]), (_("needed an agent"), None if bot[3] is None else round(100 - bot[3], 1))],
                             unit="%", color="#0891b2"),
-        "response_times": _hbars([(f"{r[0]} median", r[2]) for r in response_rows]
-                                 + [(f"{r[0]} p90", r[3]) for r in response_rows], unit=" min", color="#7c3aed"),
+        "response_times": _hbars([(_("%(metric)s median") % {"metric": r[0]}, r[2]) for r in response_rows]
+                                 + [(_("%(metric)s p90") % {"metric": r[0]}, r[3]) for r in response_rows],
+                                 unit=" min", color="#7c3aed"),
         "satisfaction": _hbars([("★" * r[0], r[1]) for r in reversed(tables["satisfaction"].rows)], color="#f59e0b"),
         "agent_load": _hbars([(r[0], r[1]) for r in tables["agent_load"].rows], color="#2563eb"),
-        "retention": _hbars([(f"{_short_group(r[0])}: returning", r[3]) for r in retention_rows]
-                            + [(f"{_short_group(r[0])}: repeat", r[5]) for r in retention_rows], unit="%",
+        "retention": _hbars([(_("%(group)s: returning") % {"group": _short_group(i)}, r[3])
+                             for i, r in enumerate(retention_rows)]
+                            + [(_("%(group)s: repeat") % {"group": _short_group(i)}, r[5])
+                               for i, r in enumerate(retention_rows)], unit="%",
                             color="#16a34a"),
     }
     sections = [{"name": name, "table": tables[name], "chart": charts[name]} for name in reports.REPORTS]
@@ -175,7 +185,7 @@ def reports_page(request):
 @require_GET
 def report_csv(request, name: str):
     if name not in reports.REPORTS:
-        raise Http404("No such report.")
+        raise Http404(_("No such report."))
     period, params = _period(request)
     table = reports.build(name, period)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -196,5 +206,5 @@ def followup_preview(request):
     """Dry run of the follow-up rules: who would receive what now. Staff only (it lists
     customers of every inbox)."""
     if not request.user.is_staff:
-        return HttpResponseForbidden("Only staff can preview follow-ups.")
+        return HttpResponseForbidden(_("Only staff can preview follow-ups."))
     return render(request, "retention/followup_preview.html", {"rows": followups.preview(), "now": timezone.now()})

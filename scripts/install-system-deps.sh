@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the test suite runs for real: Chromium (browser tests),
-# Redis and PostgreSQL (private instances on loopback, see tests/servers.py) and Dovecot
-# (IMAP tests). Idempotent: when everything is present it only checks and exits.
+# Redis and PostgreSQL (private instances on loopback, see tests/servers.py), Dovecot
+# (IMAP tests) and GNU gettext (makemessages/compilemessages, the catalog tests). Idempotent: when everything is present it only checks and exits.
 #
 # System services are not started: tests start their own instances on free ports.
 #
@@ -9,7 +9,7 @@
 #   --check   only report what is missing; exit 1 if anything is.
 set -eu
 
-PACKAGES="chromium redis-server postgresql dovecot-imapd fonts-dejavu-core"
+PACKAGES="chromium redis-server postgresql dovecot-imapd fonts-dejavu-core gettext"
 
 check_only=0
 if [ "${1:-}" = "--check" ]; then
@@ -24,6 +24,7 @@ binary_present() {
         redis-server) [ -x /usr/bin/redis-server ] ;;
         postgresql) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ;;
         dovecot-imapd) [ -x /usr/sbin/dovecot ] ;;
+        gettext) [ -x /usr/bin/msgfmt ] ;;
         *) true ;;
     esac
 }

@@ -8,26 +8,30 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from . import credentials, services
 from .models import Platform, ShopConnection, ShopEvent, ShopSync
 
 SECRET_FIELDS = {
-    "webhook_secret": "Webhook secret (Shopify: the app's client secret or the key under Settings > Notifications; "
-                      "WooCommerce: the webhook's Secret; Nuvemshop: the app's client secret)",
-    "access_token": "Access token (Shopify Admin API, or Nuvemshop)",
-    "consumer_key": "Consumer key (WooCommerce)",
-    "consumer_secret": "Consumer secret (WooCommerce)",
-    "store_id": "Store id (Nuvemshop: the user_id given with the access token)",
+    "webhook_secret": _("Webhook secret (Shopify: the app's client secret or the key under Settings > Notifications; "
+                        "WooCommerce: the webhook's Secret; Nuvemshop: the app's client secret)"),
+    "access_token": _("Access token (Shopify Admin API, or Nuvemshop)"),
+    "consumer_key": _("Consumer key (WooCommerce)"),
+    "consumer_secret": _("Consumer secret (WooCommerce)"),
+    "store_id": _("Store id (Nuvemshop: the user_id given with the access token)"),
 }
 
 
 class ShopConnectionForm(forms.ModelForm):
     """The secrets are write-only: blank keeps what is stored, and they are never shown again."""
 
-    store_url = forms.URLField(required=False, assume_scheme="https",
-                               help_text="https://your-shop.myshopify.com, https://your-site.com ...")
+    store_url = forms.URLField(required=False, assume_scheme="https", label=_("store URL"),
+                               help_text=_("https://your-shop.myshopify.com, https://your-site.com ..."))
     webhook_secret = forms.CharField(label=SECRET_FIELDS["webhook_secret"], required=False,
                                      widget=forms.PasswordInput(render_value=False))
     access_token = forms.CharField(label=SECRET_FIELDS["access_token"], required=False,
@@ -48,7 +52,7 @@ class ShopConnectionForm(forms.ModelForm):
         for name in SECRET_FIELDS:
             present = bool(stored.get(name)) or (name == "webhook_secret" and credentials.get_webhook_secret(self.instance))
             if present and name in self.fields:
-                self.fields[name].help_text = "Stored; leave blank to keep it."
+                self.fields[name].help_text = _("Stored; leave blank to keep it.")
         if not self.instance.pk and "webhook_secret" in self.fields:
             self.fields["webhook_secret"].required = True
 
@@ -65,7 +69,7 @@ class ShopConnectionForm(forms.ModelForm):
         data = super().clean()
         platform = data.get("platform")
         if platform in (Platform.SHOPIFY, Platform.WOOCOMMERCE) and not data.get("store_url"):
-            self.add_error("store_url", "This platform needs the store URL.")
+            self.add_error("store_url", _("This platform needs the store URL."))
         return data
 
 
@@ -82,10 +86,10 @@ class ShopConnectionAdmin(admin.ModelAdmin):
         main = ["platform", "name", "store_url", "inbox", "enabled"]
         secrets = list(SECRET_FIELDS)
         if obj is None:
-            return [(None, {"fields": main}), ("Credentials", {"fields": secrets})]
-        return [(None, {"fields": main}), ("Webhook", {"fields": ["webhook_address"]}),
-                ("Credentials", {"fields": secrets}), ("State", {"fields": ["connection_state", "import_progress"]}),
-                ("Advanced", {"fields": ["status_overrides"], "classes": ["collapse"]})]
+            return [(None, {"fields": main}), (_("Credentials"), {"fields": secrets})]
+        return [(None, {"fields": main}), (_("Webhook"), {"fields": ["webhook_address"]}),
+                (_("Credentials"), {"fields": secrets}), ("State", {"fields": ["connection_state", "import_progress"]}),
+                (_("Advanced"), {"fields": ["status_overrides"], "classes": ["collapse"]})]
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -102,28 +106,32 @@ class ShopConnectionAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
         obj.public_id = saved.public_id
 
-    @admin.display(description="Webhook URL")
+    @admin.display(description=_("Webhook URL"))
     def webhook_address(self, obj: ShopConnection) -> str:
         return format_html("<code data-webhook-url>{}</code>", services.webhook_url(obj)) if obj.pk else "—"
 
-    @admin.display(description="Connection")
+    @admin.display(description=_("Connection"))
     def connection_state(self, obj: ShopConnection) -> str:
         if obj.last_test_at is None:
-            return "Not tested yet."
-        word = "OK" if obj.last_test_ok else "Failed"
-        return format_html("<span data-test-state>{} at {}</span> {}", word, obj.last_test_at.strftime("%Y-%m-%d %H:%M"),
-                           obj.last_error)
+            return gettext("Not tested yet.")
+        word = gettext("OK") if obj.last_test_ok else gettext("Failed")
+        return format_html("<span data-test-state>{}</span> {}",
+                           gettext("%(result)s at %(time)s") % {"result": word, "time": date_format(
+                               timezone.localtime(obj.last_test_at), "SHORT_DATETIME_FORMAT")}, obj.last_error)
 
-    @admin.display(description="Imports")
+    @admin.display(description=_("Imports"))
     def import_progress(self, obj: ShopConnection) -> str:
         rows = format_html_join("", "<tr data-sync='{}'><td>{}</td><td data-sync-status>{}</td><td>{}</td>"
                                     "<td data-sync-orders>{}</td><td>{}</td><td>{}</td></tr>",
                                 ((s.pk, s.get_kind_display(), s.get_status_display(), s.pages, s.orders_seen,
-                                  f"{s.orders_created} new, {s.orders_updated} updated, {s.orders_skipped} skipped",
+                                  gettext("%(new)s new, %(updated)s updated, %(skipped)s skipped") % {
+                                      "new": s.orders_created, "updated": s.orders_updated, "skipped": s.orders_skipped},
                                   s.error[:300]) for s in obj.syncs.all()[:5]))
-        return format_html("<table data-progress-url='{}'><tr><th>Kind</th><th>Status</th><th>Pages</th><th>Orders</th>"
-                           "<th>Result</th><th>Notes</th></tr>{}</table>",
-                           reverse("admin:shops_shopconnection_progress", args=[obj.pk]), rows)
+        headers = format_html_join("", "<th>{}</th>", ((h,) for h in (
+            gettext("Kind"), gettext("Status"), gettext("Pages"), gettext("Orders"), gettext("Result"),
+            gettext("Notes"))))
+        return format_html("<table data-progress-url='{}'><tr>{}</tr>{}</table>",
+                           reverse("admin:shops_shopconnection_progress", args=[obj.pk]), headers, rows)
 
     def get_urls(self):
         own = [
@@ -158,9 +166,9 @@ class ShopConnectionAdmin(admin.ModelAdmin):
             days = int(request.POST.get("days") or 90)
             sync = services.backfill_start(connection=connection, days=days)
         except (ValueError, services.ShopServiceError) as exc:
-            self.message_user(request, str(exc) or "Give a number of days.", messages.ERROR)
+            self.message_user(request, str(exc) or gettext("Give a number of days."), messages.ERROR)
         else:
-            self.message_user(request, f"Import of the last {days} days: {sync.get_status_display().lower()}.",
+            self.message_user(request, gettext("Import of the last %(days)s days: %(status)s.") % {"days": days, "status": sync.get_status_display().lower()},
                               messages.SUCCESS)
         return self._back(pk)
 
@@ -185,19 +193,19 @@ class ShopEventAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description="Error")
+    @admin.display(description=_("Error"))
     def error_short(self, obj: ShopEvent) -> str:
         return obj.error[:80]
 
-    @admin.display(description="Body")
+    @admin.display(description=_("Body"))
     def body_text(self, obj: ShopEvent) -> str:
         return format_html("<pre style='white-space:pre-wrap'>{}</pre>", bytes(obj.body)[:20000].decode("utf-8", "replace"))
 
-    @admin.action(description="Process again (failed events)")
+    @admin.action(description=_("Process again (failed events)"))
     def reprocess(self, request, queryset):
         for event in queryset.filter(status=ShopEvent.Status.FAILED):
             services.event_process(event.pk)
-        self.message_user(request, "Done; see each event's status.")
+        self.message_user(request, gettext("Done; see each event's status."))
 
 
 @admin.register(ShopSync)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
 from django.utils import timezone
 
@@ -33,18 +34,18 @@ class ShopConnection(models.Model):
     platform = models.CharField(max_length=20, choices=Platform.choices)
     name = models.CharField(max_length=100)
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False,
-                                 help_text="The last part of the webhook URL.")
+                                 help_text=_("The last part of the webhook URL."))
     inbox = models.ForeignKey("inbox.Inbox", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                              help_text="Optional: the inbox this shop's customers write to. Empty: the whole installation.")
-    store_url = models.URLField(blank=True, help_text="https://your-shop.myshopify.com, https://your-site.com ...")
+                              help_text=_("Optional: the inbox this shop's customers write to. Empty: the whole installation."))
+    store_url = models.URLField(blank=True, help_text=_("https://your-shop.myshopify.com, https://your-site.com ..."))
     secrets = EncryptedJSONField(default=dict, blank=True, editable=False)
     status_overrides = models.JSONField(
         default=dict, blank=True,
-        help_text='Platform status → ours, e.g. {"completed": "delivered"} for a WooCommerce shop that completes '
-                  "orders on delivery.")
+        help_text=_('Platform status → ours, e.g. {"completed": "delivered"} for a WooCommerce shop that completes '
+                  "orders on delivery."))
     enabled = models.BooleanField(default=True)
     synced_until = models.DateTimeField(null=True, blank=True,
-                                        help_text="Orders changed before this were fetched; reconcile starts here.")
+                                        help_text=_("Orders changed before this were fetched; reconcile starts here."))
     last_test_at = models.DateTimeField(null=True, blank=True)
     last_test_ok = models.BooleanField(null=True, blank=True)
     last_error = models.TextField(blank=True)
@@ -63,11 +64,11 @@ class ShopEvent(models.Model):
     """A platform's webhook exactly as received, stored before it is parsed."""
 
     class Status(models.TextChoices):
-        RECEIVED = "received", "Received, not processed yet"
-        PROCESSED = "processed", "Processed"
-        IGNORED = "ignored", "Ignored (not about an order)"
-        FAILED = "failed", "Failed"
-        REJECTED = "rejected", "Rejected"
+        RECEIVED = "received", _("Received, not processed yet")
+        PROCESSED = "processed", _("Processed")
+        IGNORED = "ignored", _("Ignored (not about an order)")
+        FAILED = "failed", _("Failed")
+        REJECTED = "rejected", _("Rejected")
 
     connection = models.ForeignKey(ShopConnection, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="events")
@@ -75,7 +76,7 @@ class ShopEvent(models.Model):
     connection_public_id = models.CharField(max_length=64, blank=True)
     topic = models.CharField(max_length=100, blank=True)
     delivery_id = models.CharField(max_length=200, blank=True,
-                                   help_text="The platform's id of this delivery; a redelivery is not processed again.")
+                                   help_text=_("The platform's id of this delivery; a redelivery is not processed again."))
     headers = models.JSONField(default=dict, blank=True)
     body = models.BinaryField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True)
@@ -100,21 +101,21 @@ class ShopSync(models.Model):
     resumes where it stopped (``shops.tasks`` picks up stale running imports)."""
 
     class Kind(models.TextChoices):
-        BACKFILL = "backfill", "Import"
-        RECONCILE = "reconcile", "Reconcile"
+        BACKFILL = "backfill", _("Import")
+        RECONCILE = "reconcile", _("Reconcile")
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        WAITING = "waiting", "Waiting for the rate limit"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        RUNNING = "running", _("Running")
+        WAITING = "waiting", _("Waiting for the rate limit")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     connection = models.ForeignKey(ShopConnection, on_delete=models.CASCADE, related_name="syncs")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING, db_index=True)
     since = models.DateTimeField()
     started_at = models.DateTimeField(default=timezone.now)
-    cursor = models.CharField(max_length=2000, blank=True, help_text="The next page to fetch; empty: the first.")
+    cursor = models.CharField(max_length=2000, blank=True, help_text=_("The next page to fetch; empty: the first."))
     pages = models.PositiveIntegerField(default=0)
     orders_seen = models.PositiveIntegerField(default=0)
     orders_created = models.PositiveIntegerField(default=0)

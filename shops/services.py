@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inbox import queue
 from retention import services as retention_services
@@ -64,13 +65,14 @@ def connection_create(*, platform: str, name: str, webhook_secret: str, store_ur
                       credentials_in: Mapping[str, str] | None = None, inbox=None,
                       status_overrides: Mapping[str, str] | None = None) -> ShopConnection:
     if platform not in Platform.values:
-        raise ShopServiceError(f"Unknown platform {platform!r}; use one of {', '.join(Platform.values)}.")
+        raise ShopServiceError(_("Unknown platform %(platform)r; use one of %(platforms)s.") % {
+            "platform": platform, "platforms": ", ".join(Platform.values)})
     if not (name or "").strip():
-        raise ShopServiceError("A connection needs a name.")
+        raise ShopServiceError(_("A connection needs a name."))
     if not (webhook_secret or "").strip():
-        raise ShopServiceError("A connection needs the webhook secret the platform signs with.")
+        raise ShopServiceError(_("A connection needs the webhook secret the platform signs with."))
     if platform in (Platform.SHOPIFY, Platform.WOOCOMMERCE) and not store_url:
-        raise ShopServiceError("This platform needs the store URL (https://...).")
+        raise ShopServiceError(_("This platform needs the store URL (https://...)."))
     connection = ShopConnection(platform=platform, name=name.strip()[:100], store_url=(store_url or "").rstrip("/"),
                                 inbox=inbox, status_overrides=dict(status_overrides or {}))
     credentials.set_secrets(connection, credentials=dict(credentials_in or {}), webhook_secret=webhook_secret)
@@ -94,11 +96,11 @@ def connection_test(*, connection: ShopConnection) -> tuple[bool, str]:
     """Call the platform with the stored credentials: (True, shop name) or (False, why)."""
     try:
         name = connector_for(connection, sleep=lambda s: None).test_connection()
-        ok, message = True, f"Connected to {name}."
+        ok, message = True, _("Connected to %(name)s.") % {"name": name}
     except CredentialsError as exc:
         ok, message = False, str(exc)
     except ShopError as exc:
-        ok, message = False, f"Could not check the connection: {exc}"
+        ok, message = False, _("Could not check the connection: %(error)s") % {"error": exc}
     ShopConnection.objects.filter(pk=connection.pk).update(last_test_at=timezone.now(), last_test_ok=ok,
                                                           last_error="" if ok else message[:2000])
     return ok, message
@@ -220,7 +222,7 @@ def sync_start(*, connection: ShopConnection, kind: str, since: dt.datetime) -> 
 
 def backfill_start(*, connection: ShopConnection, days: int, now: dt.datetime | None = None) -> ShopSync:
     if not 1 <= days <= 3650:
-        raise ShopServiceError("Import between 1 and 3650 days.")
+        raise ShopServiceError(_("Import between 1 and 3650 days."))
     now = now or timezone.now()
     return sync_start(connection=connection, kind=ShopSync.Kind.BACKFILL, since=now - dt.timedelta(days=days))
 
@@ -249,7 +251,7 @@ def sync_run(sync_id: int, *, max_pages: int = PAGES_PER_RUN, sleep=None) -> Sho
     connector = connector_for(connection, **({"sleep": sleep} if sleep else {}))
     ShopSync.objects.filter(pk=sync.pk).update(status=ShopSync.Status.RUNNING, resume_at=None,
                                                heartbeat_at=timezone.now())
-    for _ in range(max_pages):
+    for _page_number in range(max_pages):
         try:
             page = connector.fetch_orders(updated_since=sync.since, cursor=sync.cursor or None)
         except RateLimited as exc:

@@ -451,6 +451,8 @@ def live_asgi_server(request, transactional_db, redis_channel_layer, redis_serve
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECRET_KEY": settings.SECRET_KEY,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "LANGUAGE_CODE": settings.LANGUAGE_CODE,  # the suite's defaults (English), like this process
+        "DEMO_LANGUAGE": settings.DEMO_LANGUAGE,
     }
     try:
         server = start_live_server(env, log_dir)

@@ -22,11 +22,14 @@ from channels_adapters.base import InboundAttachment
 from channels_adapters.webchat import MAX_TEXT_LENGTH, inbound_from_widget
 
 from inbox import services
+from inbox.demo_content import SHOP, demo_language
 from inbox.files import _response as attachment_response
+from inbox.locale import catalog_language, money
 from inbox.models import Attachment, ChannelKind, Inbox
 from inbox.presenters import message_payload
 
 from . import auth as widget_auth
+from .texts import texts_for, visitor_language
 
 WIDGET_JS = Path(__file__).resolve().parent / "static" / "widget.js"
 HISTORY_PAGE = 50
@@ -128,8 +131,11 @@ def widget_js(request):
 def config_view(request):
     inbox = request.widget_inbox
     look = inbox.widget_settings or {}
+    language = visitor_language(request.GET.get("lang", ""), inbox)
     return JsonResponse({
         "inbox": inbox.public_id,
+        "language": language,
+        "texts": texts_for(language),
         "title": look.get("title") or inbox.name,
         "color": look.get("color") or "#2563eb",
         "position": "left" if look.get("position") == "left" else "right",
@@ -283,7 +289,13 @@ def demo_shop(request):
     """A fake shop page with hostile global CSS, embedding the widget of the first enabled
     web chat inbox: shows the snippet working and the Shadow DOM isolation."""
     inbox = Inbox.objects.filter(channel_kind=ChannelKind.WEBCHAT, enabled=True).order_by("pk").first()
-    return render(request, "widget/demo_shop.html", {"inbox": inbox})
+    language = inbox.default_language if inbox and inbox.default_language in SHOP else demo_language()
+    shop = SHOP[language]
+    currency = (inbox.currency if inbox and inbox.currency else shop["currency"])
+    products = [{"name": name, "description": text, "price": money(price, currency, catalog_language(language))}
+                for name, text, price in shop["products"]]
+    return render(request, "widget/demo_shop.html", {"inbox": inbox, "shop": shop, "products": products,
+                                                      "language": catalog_language(language)})
 
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from .. import events
 from ..models import Contact, ContactIdentity, Conversation
@@ -68,7 +69,7 @@ def contact_update(*, contact: Contact, phone_region: str | None = None, **field
     allowed = {"name", "email", "phone", "locale", "avatar_url", "attributes", "opted_out"}
     unknown = set(fields) - allowed
     if unknown:
-        raise ServiceError(f"Cannot change {', '.join(sorted(unknown))}.")
+        raise ServiceError(_("Cannot change %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
     if "email" in fields:
         fields["email"] = normalize_email(fields["email"])
     if "phone" in fields:
@@ -102,7 +103,7 @@ def merge_contacts(*, primary: Contact, duplicate: Contact, actor=None) -> Conta
     contacts wholly within their inboxes unless they are an admin), else ``MergeRefused``.
     Without it the caller is the system (widget identity verification, the admin's action)."""
     if primary.pk == duplicate.pk:
-        raise ServiceError("A contact cannot be merged with itself.")
+        raise ServiceError(_("A contact cannot be merged with itself."))
     if actor is not None:
         refusal = merge_refusal(user=actor, primary=primary, duplicate=duplicate)
         if refusal:

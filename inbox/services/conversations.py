@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import events, queue
 from ..models import ChannelKind, Contact, Conversation, ConversationRead, Inbox, Label, Message
@@ -30,7 +31,7 @@ def set_status(*, conversation: Conversation, status: str, actor=None, snoozed_u
     now = timezone.now()
     if status == Status.SNOOZED:
         if snoozed_until is None or snoozed_until <= now:
-            raise ServiceError("Snooze needs a time in the future.")
+            raise ServiceError(_("Snooze needs a time in the future."))
         conversation.snoozed_until = snoozed_until
     else:
         conversation.snoozed_until = None
@@ -43,8 +44,8 @@ def set_status(*, conversation: Conversation, status: str, actor=None, snoozed_u
     conversation.status = status
     conversation.save(update_fields=["status", "snoozed_until", "resolved_at", "bot_misses"])
     if previous != status:
-        who = display_name(actor) if actor else "System"
-        add_system_message(conversation=conversation, text=f"{who} set the conversation to {conversation.get_status_display().lower()}",
+        add_system_message(conversation=conversation, code="status",
+                           params={"who": display_name(actor) if actor else "", "status": status},
                            metadata={"event": "status", "status": status}, private=True)
     broadcast_conversation(conversation)
     if status == Status.RESOLVED and previous != Status.RESOLVED:
@@ -81,7 +82,7 @@ def start_conversation(*, inbox: Inbox, contact: Contact) -> Conversation:
     inbox). It waits in no agent's queue: it is created resolved, and the customer's answer
     starts the usual flow."""
     if not contact.identities.filter(channel_kind=inbox.channel_kind).exists():
-        raise ServiceError(f"{contact} has no {inbox.get_channel_kind_display()} address.")
+        raise ServiceError(_("%(contact)s has no %(channel)s address.") % {"contact": contact, "channel": inbox.get_channel_kind_display()})
     now = timezone.now()
     conversation = Conversation.objects.create(inbox=inbox, contact=contact, status=Status.RESOLVED,
                                                created_at=now, last_activity_at=now, resolved_at=now)
@@ -117,7 +118,7 @@ def set_labels(*, conversation: Conversation, labels: Iterable[str]) -> Conversa
 @transaction.atomic
 def set_priority(*, conversation: Conversation, priority: int) -> Conversation:
     if priority not in Conversation.Priority.values:
-        raise ServiceError("Unknown priority.")
+        raise ServiceError(_("Unknown priority."))
     Conversation.objects.filter(pk=conversation.pk).update(priority=priority)
     conversation.refresh_from_db()
     broadcast_conversation(conversation)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 
 class ServiceError(Exception):
     """A refused operation, with a message fit to show to the person who asked."""
@@ -9,8 +11,10 @@ class ServiceError(Exception):
 
 class AssignmentConflict(ServiceError):
     def __init__(self, current_assignee):
-        name = current_assignee.get_username() if current_assignee else "nobody"
-        super().__init__(f"This conversation was just assigned to {name}.")
+        if current_assignee is None:
+            super().__init__(_("Someone just unassigned this conversation."))
+        else:
+            super().__init__(_("This conversation was just assigned to %(name)s.") % {"name": current_assignee.get_username()})
         self.current_assignee = current_assignee
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from channels_adapters.registry import adapter_class_for
 
@@ -67,7 +68,7 @@ def send_reply(
     conversation reopens it; the first agent reply on an unassigned conversation assigns it.
     """
     if not text.strip() and not attachments and not template:
-        raise ServiceError("A reply needs text, an attachment or a template.")
+        raise ServiceError(_("A reply needs text, an attachment or a template."))
     conversation = Conversation.objects.select_for_update(of=("self",)).select_related("inbox", "contact", "assignee").get(pk=conversation.pk)
     window = service_window(conversation)
     if window["applies"] and not window["open"] and not template and sender_kind == Message.SenderKind.AGENT:
@@ -90,7 +91,8 @@ def send_reply(
     )
     for filename, content_type, data in attachments:
         if len(data) > settings.MAX_ATTACHMENT_BYTES:
-            raise ServiceError(f"{filename} is larger than {settings.MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB.")
+            raise ServiceError(_("%(file)s is larger than %(size)s MB.") % {
+                "file": filename, "size": settings.MAX_ATTACHMENT_BYTES // (1024 * 1024)})
         attachment = Attachment(message=message, filename=filename[:255], content_type=content_type[:100],
                                 size=len(data), kind=_kind_for(content_type))
         attachment.file.save(filename or "file", ContentFile(data), save=False)
@@ -134,7 +136,7 @@ def retry_send(*, message: Message, actor=None) -> Message:
     )
     message = Message.objects.select_related("conversation", "inbox", "author").get(pk=message.pk)
     if not rows:
-        raise ServiceError("Only a failed message can be sent again.")
+        raise ServiceError(_("Only a failed message can be sent again."))
     broadcast_message(message, event="message.updated")
     queue.enqueue("inbox.deliver_message", message.pk)
     return message

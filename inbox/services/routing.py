@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import events
 from ..models import AgentConnection, AgentProfile, Conversation, Inbox
@@ -39,7 +40,7 @@ def route_to_agents(conversation: Conversation) -> None:
         if agent is not None:
             _set_assignee(conversation, agent)
             AgentProfile.objects.filter(user=agent).update(last_assigned_at=timezone.now())
-            add_system_message(conversation=conversation, text=f"{display_name(agent)} joined the conversation",
+            add_system_message(conversation=conversation, code="agent_joined", params={"agent": display_name(agent)},
                                metadata={"event": "agent_joined", "agent_name": display_name(agent)})
     events.send_event_on_commit(
         [events.inbox_group(inbox.pk)], "conversation.needs_agent",
@@ -88,7 +89,7 @@ def assign(*, conversation: Conversation, agent, actor=None, expected_assignee_i
     happens if nobody changed the assignee meanwhile, so two agents claiming the same
     conversation at once end with one clear owner and a clear error for the other."""
     if agent is not None and not agent.is_superuser and not conversation.inbox.members.filter(pk=agent.pk).exists():
-        raise ServiceError(f"{agent.get_username()} is not a member of {conversation.inbox.name}.")
+        raise ServiceError(_("%(agent)s is not a member of %(inbox)s.") % {"agent": agent.get_username(), "inbox": conversation.inbox.name})
     updates: dict[str, Any] = {"assignee": agent}
     rows = Conversation.objects.filter(pk=conversation.pk)
     if expected_assignee_id is not _UNSET:
@@ -106,7 +107,7 @@ def assign(*, conversation: Conversation, agent, actor=None, expected_assignee_i
         if actor is None or actor.pk != agent.pk:
             events.send_event_on_commit([events.agent_group(agent.pk)], "conversation.assigned_to_you",
                                         {"id": conversation.pk, "contact_name": str(conversation.contact)})
-        add_system_message(conversation=conversation, text=f"{display_name(agent)} joined the conversation",
+        add_system_message(conversation=conversation, code="agent_joined", params={"agent": display_name(agent)},
                            metadata={"event": "agent_joined", "agent_name": display_name(agent)})
     return conversation
 
@@ -121,8 +122,8 @@ def hand_off(*, conversation: Conversation, reason: str, detail: str = "") -> Co
     conversation.handoff_reason = reason
     conversation.handoff_detail = detail[:255]
     conversation.save(update_fields=["status", "handoff_reason", "handoff_detail"])
-    label = Conversation.HandoffReason(reason).label if reason in Conversation.HandoffReason.values else reason
-    add_system_message(conversation=conversation, text=f"Handed off to agents: {label}" + (f" ({detail})" if detail else ""),
+    add_system_message(conversation=conversation, code="handoff_detail" if detail else "handoff",
+                       params={"reason": reason, "detail": detail} if detail else {"reason": reason},
                        metadata={"event": "handoff", "reason": reason}, private=True)
     broadcast_conversation(conversation)
     route_to_agents(conversation)

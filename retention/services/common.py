@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from inbox import services as inbox_services
+from inbox.locale import translations
 from inbox.models import ChannelKind, Contact, Conversation, Inbox, Message
 
 from ..models import FollowUpSend, InboxRetentionSettings, Survey
@@ -122,9 +124,7 @@ def opt_out_from_message(message: Message) -> bool:
     already = contact.opted_out
     contact_opt_out(contact=contact, reason=f"replied {message.text.strip()[:40]!r}")
     if not already:
-        texts = {"en": "You will not receive automatic messages from us any more.",
-                 "pt": "Você não receberá mais mensagens automáticas nossas.",
-                 "es": "Ya no recibirás mensajes automáticos nuestros."}
+        texts = translations(gettext_noop("You will not receive automatic messages from us any more."))
         send_quietly(conversation, texts[pick_language(contact, texts)])
     return True
 

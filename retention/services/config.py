@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from inbox.models import Inbox
 
@@ -25,8 +26,8 @@ def inbox_settings_update(*, inbox: Inbox, **fields: Any) -> InboxRetentionSetti
                "quiet_start", "quiet_end"}
     unknown = set(fields) - allowed
     if unknown:
-        raise RetentionError(f"Cannot change {', '.join(sorted(unknown))}.")
-    config, _ = InboxRetentionSettings.objects.get_or_create(inbox=inbox)
+        raise RetentionError(_("Cannot change %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
+    config, _created = InboxRetentionSettings.objects.get_or_create(inbox=inbox)
     for field, value in fields.items():
         setattr(config, field, value)
     config.full_clean()
@@ -37,7 +38,7 @@ def inbox_settings_update(*, inbox: Inbox, **fields: Any) -> InboxRetentionSetti
 @transaction.atomic
 def followup_rule_create(**fields: Any) -> FollowUpRule:
     if fields.get("trigger") not in FollowUpRule.Trigger.values:
-        raise RetentionError("Unknown trigger.")
+        raise RetentionError(_("Unknown trigger."))
     rule = FollowUpRule(**fields)
     rule.full_clean()
     rule.save()

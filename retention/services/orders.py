@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inbox import services as inbox_services
 from inbox.models import ChannelKind, Contact
@@ -55,9 +56,9 @@ def customer_upsert(*, email: str = "", phone: str = "", name: str = "", locale:
     line = parse_phone(phone_normalized).e164
     if not email and not line:
         if phone_normalized:
-            raise RetentionError(f"The phone number {phone_normalized!r} cannot be read; send it with the country "
-                                 "code (+55 11 98765-4321) or send an e-mail address.")
-        raise RetentionError("A customer needs an e-mail address or a phone number.")
+            raise RetentionError(_("The phone number %(phone)r cannot be read; send it with the country "
+                                   "code (+55 11 98765-4321) or send an e-mail address.") % {"phone": phone_normalized})
+        raise RetentionError(_("A customer needs an e-mail address or a phone number."))
     contact = find_contact(email=email, phone=line)
     created = contact is None
     if created:
@@ -90,17 +91,18 @@ def order_upsert(*, external_id: str, contact: Contact, ordered_at: dt.datetime,
     Returns (order, created)."""
     external_id = (external_id or "").strip()
     if not external_id:
-        raise RetentionError("An order needs an external_id.")
+        raise RetentionError(_("An order needs an external_id."))
     if total is None:
-        raise RetentionError("An order needs a total.")
+        raise RetentionError(_("An order needs a total."))
     total = Decimal(total)
     if total < 0:
-        raise RetentionError("The total cannot be negative.")
+        raise RetentionError(_("The total cannot be negative."))
     if status not in Order.Status.values:
-        raise RetentionError(f"Unknown status {status!r}; use one of {', '.join(Order.Status.values)}.")
+        raise RetentionError(_("Unknown status %(status)r; use one of %(statuses)s.") % {
+            "status": status, "statuses": ", ".join(Order.Status.values)})
     currency = (currency or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise RetentionError("The currency must be a three-letter ISO code such as USD or BRL.")
+        raise RetentionError(_("The currency must be a three-letter ISO code such as USD or BRL."))
     if status == Order.Status.DELIVERED and delivered_at is None:
         delivered_at = timezone.now()
     values = {"contact": contact, "ordered_at": ordered_at, "total": total, "currency": currency,

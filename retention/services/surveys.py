@@ -10,11 +10,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from inbox import services as inbox_services
+from inbox.locale import translated
 from inbox.models import ChannelKind, Contact, Conversation
 
-from ..models import DEFAULT_QUESTIONS, InboxRetentionSettings, Survey
+from ..models import DEFAULT_QUESTION, InboxRetentionSettings, Survey
 from ..survey_tokens import sign_token
 from .common import COMMENT_WINDOW, SURVEY_PAYLOAD_PREFIX, RetentionError, _deliver, _last_customer_message, next_send_time, pick_language, settings_for
 
@@ -76,11 +79,12 @@ def survey_link(survey: Survey) -> str:
 
 def _survey_text(survey: Survey, config: InboxRetentionSettings) -> str:
     questions = config.survey_questions or {}
-    question = questions.get(survey.language) or questions.get("en") or DEFAULT_QUESTIONS["en"]
+    question = questions.get(survey.language) or translated(DEFAULT_QUESTION, survey.language)
     if survey.channel_kind == ChannelKind.EMAIL:
         link = survey_link(survey)
         lines = [question, ""] + [f"{'★' * n}{'☆' * (5 - n)}  {link}?r={n}" for n in range(5, 0, -1)]
-        return "\n".join(lines + ["", "Reply STOP to receive no more automatic messages."])
+        return "\n".join(lines + ["", translated(gettext_noop("Reply STOP to receive no more automatic messages."),
+                                                  survey.language)])
     return question
 
 
@@ -135,12 +139,12 @@ def survey_answer(*, survey: Survey, rating: int, comment: str | None = None, so
     try:
         rating = int(rating)
     except (TypeError, ValueError):
-        raise RetentionError("The rating must be a whole number from 1 to 5.") from None
+        raise RetentionError(_("The rating must be a whole number from 1 to 5.")) from None
     if not 1 <= rating <= 5:
-        raise RetentionError("The rating must be a whole number from 1 to 5.")
+        raise RetentionError(_("The rating must be a whole number from 1 to 5."))
     survey = Survey.objects.select_for_update().get(pk=survey.pk)
     if survey.status not in (Survey.Status.SENT, Survey.Status.ANSWERED):
-        raise RetentionError("This survey was not sent, so it cannot be answered.")
+        raise RetentionError(_("This survey was not sent, so it cannot be answered."))
     survey.rating, survey.status, survey.answered_at, survey.answer_source = rating, Survey.Status.ANSWERED, now, source
     if comment is not None:
         survey.comment = comment.strip()[:2000]
@@ -148,7 +152,8 @@ def survey_answer(*, survey: Survey, rating: int, comment: str | None = None, so
     survey.save()
     inbox_services.add_system_message(
         conversation=survey.conversation, private=True,
-        text=f"Customer rated the conversation {rating}/5" + (f": {survey.comment}" if survey.comment else ""),
+        code="survey_answer_comment" if survey.comment else "survey_answer",
+        params={"rating": rating, "comment": survey.comment} if survey.comment else {"rating": rating},
         metadata={"event": "survey_answer", "survey_id": survey.pk, "rating": rating},
     )
     return survey
@@ -160,7 +165,7 @@ def survey_add_comment(*, survey: Survey, comment: str) -> Survey:
     survey.comment, survey.awaiting_comment_until = comment.strip()[:2000], None
     survey.save(update_fields=["comment", "awaiting_comment_until"])
     inbox_services.add_system_message(
-        conversation=survey.conversation, private=True, text=f"Survey comment: {survey.comment}",
+        conversation=survey.conversation, private=True, code="survey_comment", params={"comment": survey.comment},
         metadata={"event": "survey_comment", "survey_id": survey.pk},
     )
     return survey

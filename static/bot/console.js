@@ -1,6 +1,19 @@
 // The bot test console: asks /bot/api/console/ what the bot would do and shows the ranked
 // candidates. Every value is inserted with textContent.
 
+import { gettext, interpolate } from "../inbox/i18n.js";
+
+const ACTIONS = {
+  answer: gettext("Answered"),
+  suggest: gettext("Suggested answers"),
+  handoff: gettext("Handed off"),
+  greeting: gettext("Greeting"),
+  thanks: gettext("Thanks"),
+  rephrase: gettext("Asked to rephrase"),
+  feedback: gettext("Recorded feedback"),
+  ignored: gettext("Ignored (automated message)"),
+};
+
 const form = document.getElementById("console-form");
 const result = document.getElementById("console-result");
 const errorBox = document.getElementById("console-error");
@@ -14,13 +27,15 @@ function cell(row, text, className) {
 
 function show(data) {
   const action = document.getElementById("console-action");
-  action.textContent = data.decision.action;
+  action.textContent = ACTIONS[data.decision.action] || data.decision.action;
   action.className = `decision-${data.decision.action}`;
-  document.getElementById("console-reason").textContent = `(${data.decision.reason})`;
+  document.getElementById("console-reason").textContent = `(${data.decision.reason_label || data.decision.reason})`;
   const t = data.thresholds;
   document.getElementById("console-meta").textContent =
-    `Language ${data.language}` + (data.intent ? ` · intent ${data.intent}` : "") +
-    ` · thresholds answer ${t.answer}, suggest ${t.suggest}, margin ${t.margin} · ${data.index_size} variants indexed`;
+    interpolate(gettext("Language %(language)s"), { language: data.language }, true) +
+    (data.intent ? " · " + interpolate(gettext("intent %(intent)s"), { intent: data.intent }, true) : "") +
+    " · " + interpolate(gettext("thresholds answer %(answer)s, suggest %(suggest)s, margin %(margin)s"), t, true) +
+    " · " + interpolate(ngettext("%(count)s variant indexed", "%(count)s variants indexed", data.index_size), { count: data.index_size }, true);
   const body = document.getElementById("console-candidates");
   body.replaceChildren();
   data.candidates.forEach((c, i) => {
@@ -36,7 +51,7 @@ function show(data) {
   });
   if (!data.candidates.length) {
     const row = document.createElement("tr");
-    cell(row, "No candidates.", "muted");
+    cell(row, gettext("No candidates."), "muted");
     body.appendChild(row);
   }
   result.hidden = false;
@@ -55,7 +70,7 @@ form?.addEventListener("submit", async (event) => {
     if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
     show(data);
   } catch (error) {
-    errorBox.textContent = `Could not test the question: ${error.message}`;
+    errorBox.textContent = interpolate(gettext("Could not test the question: %s"), [error.message]);
     errorBox.hidden = false;
   }
 });

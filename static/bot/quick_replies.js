@@ -5,6 +5,8 @@
 // Works on any page with <textarea data-quick-replies-url data-conversation-id>: importing the
 // module initialises every such textarea (also ones added later); init() can be called again.
 
+import { gettext } from "../inbox/i18n.js";
+
 const READY = "quickRepliesReady";
 let popupSeq = 0;
 
@@ -22,7 +24,7 @@ function slashQuery(textarea) {
   const caret = textarea.selectionStart;
   if (caret !== textarea.selectionEnd) return null;
   const before = textarea.value.slice(0, caret);
-  const match = /(^|\s)\/([^\s/]*)$/.exec(before);
+  const match = /(^|\s)\/([^\s\/]*)$/.exec(before); // "\/" in the class: xgettext misreads a bare "/"
   if (!match) return null;
   return { start: caret - match[2].length - 1, end: caret, query: match[2] };
 }
@@ -38,7 +40,7 @@ class Picker {
     this.popup.className = "qr-popup";
     this.popup.id = `qr-popup-${++popupSeq}`;
     this.popup.setAttribute("role", "listbox");
-    this.popup.setAttribute("aria-label", "Quick replies");
+    this.popup.setAttribute("aria-label", gettext("Quick replies"));
     this.popup.hidden = true;
     document.body.appendChild(this.popup);
     textarea.setAttribute("aria-autocomplete", "list");
@@ -85,7 +87,7 @@ class Picker {
       if (!now || now.query !== found.query) return;
       this.render(data.results || []);
     } catch (error) {
-      if (error.name !== "AbortError") this.render([], "Quick replies are unavailable right now.");
+      if (error.name !== "AbortError") this.render([], gettext("Quick replies are unavailable right now."));
     }
   }
 
@@ -96,7 +98,7 @@ class Picker {
     if (!items.length) {
       const li = document.createElement("li");
       li.className = "qr-empty";
-      li.textContent = message || "No canned answer matches.";
+      li.textContent = message || gettext("No canned answer matches.");
       this.popup.appendChild(li);
     }
     items.forEach((item, index) => {

@@ -13,6 +13,7 @@ import {
   toast,
   upsertMessage,
 } from "./ui.js";
+import { gettext, interpolate, ngettext } from "./i18n.js";
 
 const root = document.getElementById("inbox");
 const myId = Number(root?.dataset.userId || 0);
@@ -191,12 +192,14 @@ function renderTyping() {
   if (!box) return;
   const names = Array.from(typers.keys());
   box.hidden = names.length === 0;
-  box.textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
+  box.textContent = names.length
+    ? interpolate(ngettext("%(names)s is typing…", "%(names)s are typing…", names.length), { names: names.join(", ") }, true)
+    : "";
 }
 
 function onTypingEvent(data) {
   if (data.conversation_id !== openId) return;
-  const name = data.who === "contact" ? data.name || contactName() : data.name || "An agent";
+  const name = data.who === "contact" ? data.name || contactName() : data.name || gettext("An agent");
   if (data.who === "agent" && data.user_id === myId) return;
   clearTimeout(typers.get(name));
   if (data.typing) {
@@ -250,18 +253,18 @@ const handlers = {
     refreshRow(data.id);
   },
   "conversation.needs_agent"(data) {
-    notify(`${data.contact_name || "A customer"} needs an agent`);
+    notify(interpolate(gettext("%(name)s needs an agent"), { name: data.contact_name || gettext("A customer") }, true));
     refreshRow(data.id);
   },
   "conversation.assigned_to_you"(data) {
-    notify(`${data.contact_name || "A conversation"} was assigned to you`);
+    notify(data.contact_name ? interpolate(gettext("%(name)s was assigned to you"), { name: data.contact_name }, true) : gettext("A conversation was assigned to you"));
     refreshRow(data.id);
   },
   typing: onTypingEvent,
   "agent.presence"(data) {
     document.querySelectorAll(`[data-presence-user="${Number(data.user_id)}"]`).forEach((dot) => {
       dot.className = `presence-dot ${data.presence}`;
-      dot.title = data.presence;
+      dot.title = { online: gettext("Online"), away: gettext("Away") }[data.presence] || gettext("Offline");
     });
   },
 };

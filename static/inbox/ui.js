@@ -2,12 +2,22 @@
 // that arrive live. User text is only ever set with textContent; HTML comes from the server's
 // auto-escaped templates (list rows, history fragments).
 
+import { gettext, interpolate } from "./i18n.js";
+
 export const STATUS_LABELS = {
-  bot: "Bot",
-  pending: "Waiting for an agent",
-  open: "Open",
-  snoozed: "Snoozed",
-  resolved: "Resolved",
+  bot: gettext("Bot"),
+  pending: gettext("Waiting for an agent"),
+  open: gettext("Open"),
+  snoozed: gettext("Snoozed"),
+  resolved: gettext("Resolved"),
+};
+const DELIVERY_LABELS = {
+  queued: gettext("Queued"),
+  sending: gettext("Sending"),
+  sent: gettext("Sent"),
+  delivered: gettext("Delivered"),
+  read: gettext("Read"),
+  failed: gettext("Failed"),
 };
 const TICKS = { queued: "◷", sending: "◷", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "⚠" };
 
@@ -29,7 +39,7 @@ export async function postForm(url, body) {
   try {
     data = await response.json();
   } catch {
-    data = { ok: false, error: `The server answered ${response.status}.` };
+    data = { ok: false, error: interpolate(gettext("The server answered %s."), [response.status]) };
   }
   return data;
 }
@@ -62,14 +72,19 @@ function el(tag, className, text) {
   return node;
 }
 
+// Dates as the page's language writes them (the <html lang>), 24-hour clock where that
+// language uses it; the server renders the same messages with Django's formats.
+const pageLanguage = document.documentElement.lang || undefined;
+
 function formatTime(iso) {
-  const date = new Date(iso);
-  return date.toLocaleString(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  return new Date(iso).toLocaleString(pageLanguage, {
+    day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit",
+  });
 }
 
 export function contactName() {
   const title = document.querySelector(".conv-title h1");
-  return title ? title.textContent : "Customer";
+  return title ? title.textContent : gettext("Customer");
 }
 
 /** Build a message element from a ``message_payload`` (the same markup as _message.html). */
@@ -80,7 +95,7 @@ export function renderMessage(p) {
     node.dataset.messageId = p.id;
     node.dataset.conversationId = p.conversation_id;
     node.append(el("span", "msg-system-text", p.text), " ");
-    const time = el("time", "reltime", new Date(p.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+    const time = el("time", "reltime", new Date(p.created_at).toLocaleTimeString(pageLanguage, { hour: "2-digit", minute: "2-digit" }));
     time.dateTime = p.created_at;
     node.append(time);
     return node;
@@ -93,11 +108,11 @@ export function renderMessage(p) {
   const bubble = el("div", "bubble");
   const meta = el("div", "msg-meta");
   meta.append(channelIcon(p.channel_kind));
-  let author = p.author_name || "Agent";
+  let author = p.author_name || gettext("Agent");
   if (p.direction === "in") author = contactName();
-  else if (p.sender_kind === "bot") author = "Bot";
+  else if (p.sender_kind === "bot") author = gettext("Bot");
   meta.append(el("span", "msg-author", author));
-  if (p.is_private_note) meta.append(el("span", "note-tag", "Private note"));
+  if (p.is_private_note) meta.append(el("span", "note-tag", gettext("Private note")));
   bubble.append(meta);
   if (p.reply_to) bubble.append(el("div", "msg-replyto", `↩ ${p.reply_to.text.slice(0, 90)}`));
   const meta_ = p.metadata || {};
@@ -119,24 +134,24 @@ export function renderMessage(p) {
   if (fullText && fullText !== p.text) {
     // E-mail: only the new text shows; the quoted history is one click away.
     const details = el("details", "msg-quoted");
-    details.append(el("summary", "", "Show quoted text"), el("div", "msg-text", fullText));
+    details.append(el("summary", "", gettext("Show quoted text")), el("div", "msg-text", fullText));
     bubble.append(details);
   }
   const story = p.metadata && p.metadata.story;
   if (story) {
     // Instagram story replies and mentions: the link works until the story expires.
-    const box = el("div", "msg-story", story.type === "mention" ? "Story mention" : "Reply to a story");
+    const box = el("div", "msg-story", story.type === "mention" ? gettext("Story mention") : gettext("Reply to a story"));
     box.dataset.role = "story";
     if (typeof story.url === "string" && story.url.startsWith("https://")) {
-      const link = el("a", "", "open the story");
+      const link = el("a", "", gettext("open the story"));
       link.href = story.url;
       link.target = "_blank";
       link.rel = "noopener noreferrer";
-      box.append(" · ", link, " ", el("span", "muted", "(the link expires with the story)"));
+      box.append(" · ", link, " ", el("span", "muted", gettext("(the link expires with the story)")));
     }
     bubble.append(box);
   }
-  if (p.metadata && p.metadata.unsupported) bubble.append(el("div", "msg-text muted", "(This message type cannot be shown here.)"));
+  if (p.metadata && p.metadata.unsupported) bubble.append(el("div", "msg-text muted", gettext("(This message type cannot be shown here.)")));
   for (const a of p.attachments || []) {
     if (a.url && (a.kind === "image" || a.kind === "sticker")) {
       const link = el("a", "att-image");
@@ -145,12 +160,12 @@ export function renderMessage(p) {
       link.rel = "noopener";
       const img = document.createElement("img");
       img.src = a.url;
-      img.alt = a.filename || "image";
+      img.alt = a.filename || gettext("image");
       img.loading = "lazy";
       link.append(img);
       bubble.append(link);
     } else if (a.url) {
-      const link = el("a", "att-file", a.filename || "file");
+      const link = el("a", "att-file", a.filename || gettext("file"));
       link.href = a.url;
       bubble.append(link);
     } else {
@@ -180,19 +195,19 @@ export function renderMessage(p) {
   if (p.direction === "out" && !p.is_private_note && p.delivery_state) {
     const ticks = el("span", `ticks tick-${p.delivery_state}`, TICKS[p.delivery_state] || "");
     ticks.dataset.role = "ticks";
-    ticks.title = p.delivery_state;
+    ticks.title = DELIVERY_LABELS[p.delivery_state] || p.delivery_state;
     foot.append(ticks);
   }
   bubble.append(foot);
   if (p.delivery_state === "failed") {
     const error = el("div", "msg-error");
     error.dataset.role = "error";
-    error.append(el("span", "", `⚠ Not delivered: ${p.delivery_error || "unknown error"}`));
+    error.append(el("span", "", `⚠ ${gettext("Not delivered:")} ${p.delivery_error || gettext("unknown error")}`));
     const form = el("form");
     form.method = "post";
     form.action = `/messages/${p.id}/retry/`;
     form.dataset.action = "retry";
-    form.append(el("button", "btn btn-small", "Retry"));
+    form.append(el("button", "btn btn-small", gettext("Retry")));
     error.append(form);
     bubble.append(error);
   }
@@ -208,7 +223,7 @@ export function applyConversation(data) {
     badge.textContent = STATUS_LABELS[data.status] || data.status;
   }
   const assignee = document.getElementById("conv-assignee");
-  if (assignee) assignee.textContent = data.assignee_name || "Unassigned";
+  if (assignee) assignee.textContent = data.assignee_name || gettext("Unassigned");
   const resolved = data.status === "resolved";
   const reopen = document.getElementById("reopen-button");
   const resolve = document.getElementById("resolve-button");
@@ -256,13 +271,13 @@ function setupComposer(onTyping) {
     if (event.target.name === "private") {
       form.classList.toggle("is-note", isNote());
       text.placeholder = isNote()
-        ? "Write a private note: only agents see it"
-        : "Write a reply… (Enter to send, Shift+Enter for a new line)";
+        ? gettext("Write a private note: only agents see it")
+        : gettext("Write a reply… (Enter to send, Shift+Enter for a new line)");
       if (isNote()) onTyping(false);
     }
   });
   files?.addEventListener("change", () => {
-    names.textContent = files.files.length ? Array.from(files.files, (f) => f.name).join(", ") : "Attach";
+    names.textContent = files.files.length ? Array.from(files.files, (f) => f.name).join(", ") : gettext("Attach");
   });
   text.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -292,7 +307,7 @@ function afterAction(form, data) {
     const files = form.querySelector("input[type=file]");
     if (files) files.value = "";
     const names = document.getElementById("attach-names");
-    if (names) names.textContent = "Attach";
+    if (names) names.textContent = gettext("Attach");
     if (data.data) upsertMessage(data.data);
     scrollHistoryToEnd();
     return;
@@ -316,9 +331,9 @@ export function setupForms({ onTyping }) {
       const data = await postForm(form.getAttribute("action"), body);
       if (data.ok) afterAction(form, data);
       else if (errorBox) errorBox.textContent = data.error;
-      else toast(data.error || "That did not work.", "error");
+      else toast(data.error || gettext("That did not work."), "error");
     } catch (error) {
-      const message = "Could not reach the server; nothing was sent. Try again.";
+      const message = gettext("Could not reach the server; nothing was sent. Try again.");
       if (errorBox) errorBox.textContent = message;
       else toast(message, "error");
     } finally {
@@ -340,10 +355,11 @@ export function refreshRelativeTimes() {
   document.querySelectorAll(".conv-row time.reltime").forEach((node) => {
     const seconds = Math.max(0, (now - new Date(node.dateTime).getTime()) / 1000);
     let text;
-    if (seconds < 60) text = "now";
-    else if (seconds < 3600) text = `${Math.floor(seconds / 60)} min`;
-    else if (seconds < 86400) text = `${Math.floor(seconds / 3600)} h`;
-    else text = `${Math.floor(seconds / 86400)} d`;
+    // Short units, as in the list's narrow column.
+    if (seconds < 60) text = gettext("now");
+    else if (seconds < 3600) text = interpolate(gettext("%s min"), [Math.floor(seconds / 60)]);
+    else if (seconds < 86400) text = interpolate(gettext("%s h"), [Math.floor(seconds / 3600)]);
+    else text = interpolate(gettext("%s d"), [Math.floor(seconds / 86400)]);
     node.textContent = text;
   });
 }

@@ -1,7 +1,12 @@
 // Refreshes the "Imports" table of a shop connection's admin page while an import runs.
 const table = document.querySelector("table[data-progress-url]");
 const OPEN = new Set(["running", "waiting"]);
-const LABELS = { running: "Running", waiting: "Waiting for the rate limit", done: "Done", failed: "Failed" };
+// The admin has no JavaScript catalog of ours: the page's own labels would need /jsi18n/;
+// the Django admin loads its catalog as window.gettext when present.
+const gettext = window.gettext || ((text) => text);
+const interpolate = window.interpolate || ((format, values) => format.replace(/%\((\w+)\)s/g, (_, key) => values[key]));
+const LABELS = { running: gettext("Running"), waiting: gettext("Waiting for the rate limit"), done: gettext("Done"),
+  failed: gettext("Failed") };
 
 async function refresh() {
   const answer = await fetch(table.dataset.progressUrl, { credentials: "same-origin" });
@@ -13,7 +18,8 @@ async function refresh() {
     row.querySelector("[data-sync-status]").textContent = LABELS[sync.status] || sync.status;
     row.querySelector("[data-sync-orders]").textContent = String(sync.orders_seen);
     row.cells[2].textContent = String(sync.pages);
-    row.cells[4].textContent = `${sync.created} new, ${sync.updated} updated, ${sync.skipped} skipped`;
+    row.cells[4].textContent = interpolate(gettext("%(new)s new, %(updated)s updated, %(skipped)s skipped"),
+      { new: sync.created, updated: sync.updated, skipped: sync.skipped }, true);
   }
   if (syncs.some((s) => OPEN.has(s.status))) setTimeout(refresh, 2000);
 }

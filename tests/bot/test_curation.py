@@ -146,7 +146,8 @@ def test_console_endpoint_ranks_candidates_and_shows_the_decision(staff):
     assert data["language"] == "pt" and data["index_size"] > 50
 
     human = staff.get(reverse("bot:console-api"), {"q": "quero falar com um atendente"}).json()
-    assert human["decision"] == {"action": "handoff", "reason": "asked_for_human", "answer_ids": []}
+    assert human["decision"] == {"action": "handoff", "reason": "asked_for_human", "answer_ids": [],
+                                 "reason_label": "the customer asked for a person"}
     assert staff.get(reverse("bot:console-api"), {"q": ""}).status_code == 400
     assert staff.get(reverse("bot:console-api"), {"q": "x", "inbox": "nope"}).status_code == 400
     page = staff.get(reverse("bot:console"))
@@ -296,10 +297,19 @@ def test_admin_edits_bump_the_version(staff):
 def test_load_demo_answers_is_idempotent():
     from django.core.management import call_command
 
-    call_command("load_demo_answers")
+    call_command("load_demo_answers", language="all")
     first = snapshot()
     assert len(first) >= 15
     assert {a[2] for a in first} == {"pt", "es", "en"}
     assert all(4 <= len(a[5]) <= 8 for a in first)
-    call_command("load_demo_answers")
+    call_command("load_demo_answers", language="all")
     assert snapshot() == first
+
+
+def test_load_demo_answers_speaks_the_demo_language(settings):
+    from django.core.management import call_command
+
+    settings.DEMO_LANGUAGE = "es"
+    call_command("load_demo_answers")
+    assert set(CannedAnswer.objects.values_list("locale", flat=True)) == {"es"}
+    assert CannedAnswer.objects.count() >= 6

@@ -46,7 +46,7 @@ def test_console_shows_ranked_candidates_and_the_decision(live_asgi_server, brow
     page.get_by_label("Question").fill("não recebi meu pedido")
     page.get_by_role("button", name="Test").click()
     page.locator("#console-result:not([hidden])").wait_for()
-    assert page.locator("#console-action").text_content() == "answer"
+    assert page.locator("#console-action").text_content() == "Answered"  # the decision as a person reads it (JS catalog)
     assert page.locator("#console-reason").text_content() == "(confident)"
     titles = page.locator("#console-candidates .candidate-title").all_text_contents()
     assert titles[0] == "Rastrear meu pedido" and len(titles) == 5
@@ -55,8 +55,8 @@ def test_console_shows_ranked_candidates_and_the_decision(live_asgi_server, brow
 
     page.get_by_label("Question").fill("quero falar com um atendente")
     page.get_by_role("button", name="Test").click()
-    page.locator("#console-action", has_text="handoff").wait_for()
-    assert page.locator("#console-reason").text_content() == "(asked_for_human)"
+    page.locator("#console-action", has_text="Handed off").wait_for()
+    assert page.locator("#console-reason").text_content() == "(the customer asked for a person)"
 
 
 def _pick_track(page):

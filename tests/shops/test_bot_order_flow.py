@@ -5,6 +5,7 @@ import itertools
 from decimal import Decimal
 
 import pytest
+from django.test import TestCase
 from django.utils import timezone
 
 from bot import index_cache, orders
@@ -48,9 +49,11 @@ def inbox(db):
 
 
 def write(inbox, text="", *, sender="visitor-1", payload=""):
-    result = services.receive_inbound(inbox=inbox, inbound=InboundMessage(
-        provider_message_id=f"in-{next(_ids)}", sender_address=sender, text=text, sender_name="Maria Silva",
-        quick_reply_payload=payload))
+    """The customer writes; the commit then runs the bot's task (Huey is immediate here)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        result = services.receive_inbound(inbox=inbox, inbound=InboundMessage(
+            provider_message_id=f"in-{next(_ids)}", sender_address=sender, text=text, sender_name="Maria Silva",
+            quick_reply_payload=payload))
     result.conversation.refresh_from_db()
     return result.conversation
 

@@ -4,7 +4,7 @@
  * into a page. Self-contained (no framework, no build step); everything lives in a Shadow DOM,
  * so the page's CSS cannot reach the widget and the widget's CSS cannot reach the page.
  * Message text is only ever inserted with textContent.
- * Optional: data-user-id, data-user-hash (HMAC-SHA256 of the id with the inbox's widget
+ * Optional: data-lang (the language to speak; default the page's <html lang>), data-user-id, data-user-hash (HMAC-SHA256 of the id with the inbox's widget
  * secret), data-user-name, data-user-email, data-user-email-hash (HMAC-SHA256 of "email:" and
  * the address); or window.SupportWidget.identify({...}).
  * See docs/widget.md.
@@ -22,54 +22,29 @@
   var WS_ORIGIN = ORIGIN.replace(/^http/, "ws");
 
   // --- texts ------------------------------------------------------------------------------
+  // The server sends the visitor's language with the config (/widget/api/config?lang=...),
+  // from the same catalogs as the rest of the product; this English source only covers the
+  // moment before the config arrives, or a server that cannot be reached.
   var TEXTS = {
-    en: {
-      open: "Open chat", close: "Close chat", placeholder: "Type your message…", send: "Send",
-      attach: "Attach an image or PDF", unread: "unread messages", typing: "{name} is typing…",
-      someone: "Someone", joined: "{name} joined the conversation", you: "You",
-      online: "We reply in a few minutes", offline: "We're away right now",
-      offlineNext: "We're away. We'll answer from {time}.",
-      offlineAsk: "Leave your e-mail and we'll get back to you.", email: "Your e-mail", name: "Your name", phone: "Your phone or WhatsApp (optional)",
-      save: "Save", saved: "Thanks! We'll answer here and by e-mail.", start: "Start chat",
-      prechat: "Before we start, tell us who you are.", reconnecting: "Reconnecting…",
-      failed: "Not sent. Tap to retry.", tooLarge: "This file is too large (max {mb} MB).",
-      badType: "Only images and PDF files can be sent.", remove: "Remove file", seen: "Seen",
-      sending: "Sending…", messages: "Messages", refused: "This chat is not available on this website.",
-      tooLong: "Messages can be at most {n} characters.", file: "File"
-    },
-    pt: {
-      open: "Abrir chat", close: "Fechar chat", placeholder: "Escreva sua mensagem…", send: "Enviar",
-      attach: "Anexar imagem ou PDF", unread: "mensagens não lidas", typing: "{name} está digitando…",
-      someone: "Alguém", joined: "{name} entrou na conversa", you: "Você",
-      online: "Respondemos em poucos minutos", offline: "Estamos ausentes agora",
-      offlineNext: "Estamos ausentes. Responderemos a partir de {time}.",
-      offlineAsk: "Deixe seu e-mail e responderemos em breve.", email: "Seu e-mail", name: "Seu nome", phone: "Seu telefone ou WhatsApp (opcional)",
-      save: "Salvar", saved: "Obrigado! Responderemos aqui e por e-mail.", start: "Iniciar conversa",
-      prechat: "Antes de começar, conte-nos quem você é.", reconnecting: "Reconectando…",
-      failed: "Não enviada. Toque para tentar de novo.", tooLarge: "Arquivo grande demais (máx. {mb} MB).",
-      badType: "Só é possível enviar imagens e PDF.", remove: "Remover arquivo", seen: "Vista",
-      sending: "Enviando…", messages: "Mensagens", refused: "Este chat não está disponível neste site.",
-      tooLong: "As mensagens podem ter no máximo {n} caracteres.", file: "Arquivo"
-    },
-    es: {
-      open: "Abrir chat", close: "Cerrar chat", placeholder: "Escribe tu mensaje…", send: "Enviar",
-      attach: "Adjuntar imagen o PDF", unread: "mensajes sin leer", typing: "{name} está escribiendo…",
-      someone: "Alguien", joined: "{name} se unió a la conversación", you: "Tú",
-      online: "Respondemos en pocos minutos", offline: "Ahora no estamos disponibles",
-      offlineNext: "No estamos disponibles. Responderemos desde {time}.",
-      offlineAsk: "Déjanos tu e-mail y te responderemos.", email: "Tu e-mail", name: "Tu nombre", phone: "Tu teléfono o WhatsApp (opcional)",
-      save: "Guardar", saved: "¡Gracias! Responderemos aquí y por e-mail.", start: "Empezar chat",
-      prechat: "Antes de empezar, cuéntanos quién eres.", reconnecting: "Reconectando…",
-      failed: "No enviado. Toca para reintentar.", tooLarge: "Archivo demasiado grande (máx. {mb} MB).",
-      badType: "Solo se pueden enviar imágenes y PDF.", remove: "Quitar archivo", seen: "Visto",
-      sending: "Enviando…", messages: "Mensajes", refused: "Este chat no está disponible en este sitio.",
-      tooLong: "Los mensajes pueden tener como máximo {n} caracteres.", file: "Archivo"
-    }
+    open: "Open chat", close: "Close chat", placeholder: "Type your message…", send: "Send",
+    attach: "Attach an image or PDF", unread: "unread messages", typing: "{name} is typing…",
+    someone: "Someone", you: "You",
+    online: "We reply in a few minutes", offline: "We're away right now",
+    offlineNext: "We're away. We'll answer from {time}.",
+    offlineAsk: "Leave your e-mail and we'll get back to you.", email: "Your e-mail", name: "Your name", phone: "Your phone or WhatsApp (optional)",
+    save: "Save", saved: "Thanks! We'll answer here and by e-mail.", start: "Start chat",
+    prechat: "Before we start, tell us who you are.", reconnecting: "Reconnecting…",
+    failed: "Not sent. Tap to retry.", tooLarge: "This file is too large (max {mb} MB).",
+    badType: "Only images and PDF files can be sent.", remove: "Remove file", seen: "Seen",
+    sending: "Sending…", messages: "Messages", refused: "This chat is not available on this website.",
+    tooLong: "Messages can be at most {n} characters.", file: "File"
   };
-  var LANG = ((navigator.language || "en").slice(0, 2).toLowerCase());
-  if (!TEXTS[LANG]) LANG = "en";
+  // The visitor reads the shop page: its language (data-lang, else <html lang>) first, then
+  // the browser's; the server answers in the closest language it speaks.
+  var BROWSER_LANG = script.getAttribute("data-lang") || document.documentElement.lang || navigator.language || "";
+  var LANG = BROWSER_LANG.slice(0, 2).toLowerCase() || "en";
   function t(key, vars) {
-    var text = TEXTS[LANG][key] || TEXTS.en[key] || key;
+    var text = TEXTS[key] || key;
     Object.keys(vars || {}).forEach(function (k) { text = text.split("{" + k + "}").join(String(vars[k])); });
     return text;
   }
@@ -267,14 +242,12 @@
       "&t=" + encodeURIComponent(state.token || "");
   }
 
-  var JOINED = /^(.+) joined the conversation$/;
-
   function renderMessage(m) {
     var wrapper = document.createDocumentFragment();
     var node;
     if (m.sender_kind === "system") {
-      var match = JOINED.exec(m.text || "");
-      node = el("div", { class: "sys", text: match ? t("joined", { name: match[1] }) : m.text });
+      // System lines arrive already written in the customer's language.
+      node = el("div", { class: "sys", text: m.text });
     } else {
       var incoming = m.direction === "in";
       node = el("div", { class: "msg " + (incoming ? "in" : "out") });
@@ -373,7 +346,7 @@
     }
     ui.subtitle.textContent = t("offline");
     var when = av.next_opening ? new Date(av.next_opening) : null;
-    var line = av.message || (when ? t("offlineNext", { time: when.toLocaleString(navigator.language || undefined,
+    var line = av.message || (when ? t("offlineNext", { time: when.toLocaleString(LANG,
       { weekday: "long", hour: "2-digit", minute: "2-digit" }) }) : t("offline"));
     ui.notice.appendChild(el("p", { text: line }));
     if (state.hasEmail) {
@@ -705,8 +678,24 @@
   ui.panel.addEventListener("keydown", function (event) { if (event.key === "Escape") { event.stopPropagation(); close(); } });
 
   // --- start ------------------------------------------------------------------------------------
+  function applyTexts(config) {
+    if (!config.texts) return;
+    TEXTS = config.texts;
+    LANG = config.language || LANG;
+    host.setAttribute("lang", LANG);
+    ui.launcher.setAttribute("aria-label", t("open"));
+    ui.closeBtn.setAttribute("aria-label", t("close"));
+    ui.log.setAttribute("aria-label", t("messages"));
+    ui.text.setAttribute("aria-label", t("placeholder"));
+    ui.text.setAttribute("placeholder", t("placeholder"));
+    ui.attach.setAttribute("aria-label", t("attach"));
+    ui.attach.setAttribute("title", t("attach"));
+    ui.send.setAttribute("aria-label", t("send"));
+  }
+
   function applyConfig(config) {
     state.config = config;
+    applyTexts(config);
     host.style.setProperty("--c", /^#[0-9a-fA-F]{3,8}$/.test(config.color) ? config.color : "#2563eb");
     if (config.position === "left") host.classList.add("left");
     ui.title.textContent = config.title;
@@ -719,7 +708,8 @@
 
   function start() {
     if (!host.isConnected) (document.body || document.documentElement).appendChild(host);
-    var ready = state.config ? Promise.resolve() : api("config", { auth: false }).then(applyConfig);
+    var ready = state.config ? Promise.resolve() : api("config?lang=" + encodeURIComponent(BROWSER_LANG), { auth: false })
+      .then(applyConfig);
     ready.then(startSession).then(function () {
       renderPrechat();
       return catchUp();

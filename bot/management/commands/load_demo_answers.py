@@ -1,5 +1,6 @@
-"""Create the demo shop's canned answers (pt, es, en). Idempotent: answers are found by
-title and language, and an existing one is brought back to the demo text and variants."""
+"""Create the demo shop's canned answers in the demo's language (``--language pt|es|en``,
+default ``DEMO_LANGUAGE``; ``--language all`` loads every language). Idempotent: answers are
+found by title and language, and an existing one is brought back to the demo text and variants."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from bot import services
-from bot.models import CannedAnswer
+from bot.models import LANGUAGE_CODES, CannedAnswer
+from inbox.demo_content import demo_language
 
 # (locale, title, tags, answer, variants)
 DEMO_ANSWERS: list[tuple[str, str, str, str, list[str]]] = [
@@ -73,6 +75,18 @@ DEMO_ANSWERS: list[tuple[str, str, str, str, list[str]]] = [
      "Aceptamos tarjeta de crédito y débito, transferencia bancaria y pago en efectivo en puntos autorizados.",
      ["qué formas de pago aceptan", "puedo pagar con tarjeta", "pago en efectivo", "aceptan transferencia",
       "pagar en cuotas"]),
+    ("es", "Envío y plazos de entrega", "envio",
+     "El envío se calcula en el carrito con tu código postal y es gratis en compras desde $999. La entrega "
+     "tarda de 2 a 8 días hábiles.",
+     ["cuánto cuesta el envío", "cuánto tarda en llegar", "envío gratis", "hacen envíos a mi ciudad",
+      "cuál es el plazo de entrega"]),
+    ("es", "Horario de atención", "atencion",
+     "Atendemos de lunes a viernes de 9 a 18 h y los sábados de 9 a 13 h.",
+     ["cuál es el horario de atención", "a qué hora abren", "atienden los sábados", "horario de servicio"]),
+    ("es", "Cancelar pedido", "pedidos,cancelacion",
+     "Si tu pedido todavía no se envió, cancélalo en Mi cuenta › Pedidos › Cancelar. El reembolso a la "
+     "tarjeta puede tardar hasta dos cortes.",
+     ["quiero cancelar mi pedido", "cómo cancelo mi compra", "cancelación de pedido", "me arrepentí de la compra"]),
     ("en", "Track my order", "orders,shipping",
      "Hi {{contact.first_name}}! You can track your order under My account › Orders with the tracking code "
      "we emailed you.",
@@ -83,6 +97,13 @@ DEMO_ANSWERS: list[tuple[str, str, str, str, list[str]]] = [
      "Return or exchange.",
      ["how do I return an item", "I want to exchange for another size", "return policy", "can I get a refund",
       "send the product back"]),
+    ("en", "Payment methods", "payment",
+     "We accept credit and debit cards, PayPal and Apple Pay.",
+     ["what payment methods do you accept", "can I pay with PayPal", "do you take credit cards",
+      "can I pay in installments", "payment options"]),
+    ("en", "Opening hours", "support",
+     "Our team answers Monday to Friday, 9 am to 6 pm, and Saturday 9 am to 1 pm.",
+     ["what are your opening hours", "when are you open", "are you open on saturday", "support hours"]),
     ("en", "Shipping costs and times", "shipping",
      "Shipping is calculated at checkout from your postcode and is free above $50. Delivery takes 2 to 8 "
      "business days.",
@@ -92,12 +113,19 @@ DEMO_ANSWERS: list[tuple[str, str, str, str, list[str]]] = [
 
 
 class Command(BaseCommand):
-    help = "Create about 15 demo canned answers for a shop in Portuguese, Spanish and English (idempotent)."
+    help = "Create the demo shop's canned answers in the demo language (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--language", default="", choices=["", "all", *LANGUAGE_CODES],
+                            help="pt, es, en or all (default: DEMO_LANGUAGE).")
 
     @transaction.atomic
     def handle(self, *args, **options):
+        language = options["language"] or demo_language()
         created = updated = 0
         for locale, title, tags, text, variants in DEMO_ANSWERS:
+            if language != "all" and locale != language:
+                continue
             answer = CannedAnswer.objects.filter(title=title, locale=locale).first()
             if answer is None:
                 services.answer_create(title=title, text=text, locale=locale, tags=tags, variants=variants)

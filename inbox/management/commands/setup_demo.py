@@ -1,5 +1,6 @@
 """Demo data for a first look: an admin, two agents, one inbox per channel kind, canned
-answers, and a few conversations. Idempotent: running it again changes nothing."""
+answers, and a few conversations, all in ``DEMO_LANGUAGE`` (inbox/demo_content.py).
+Idempotent: running it again changes nothing."""
 
 from __future__ import annotations
 
@@ -13,38 +14,36 @@ from django.db import transaction
 
 from channels_adapters.base import InboundMessage
 from inbox import services
+from inbox.demo_content import CONVERSATIONS, INBOXES, SHOP, WIDGET, demo_language
 from inbox.models import AgentProfile, Inbox
 
 CREDENTIALS_FILE = settings.DATA_DIR / "demo-credentials.txt"
 
-INBOXES = [
-    ("Website chat", "webchat", {}),
-    ("WhatsApp +55 11 4000-1234", "whatsapp", {"phone_number_id": "demo-phone-id", "access_token": "",
-                                               "app_secret": "", "templates": [
-                                                   {"name": "order_update", "language": "pt_BR", "params_count": 1}]}),
-    ("Facebook page", "messenger", {"page_id": "demo-page-id", "page_access_token": "", "app_secret": ""}),
-    ("Instagram @loja.demo", "instagram", {"instagram_account_id": "demo-instagram-id", "access_token": "",
-                                           "app_secret": ""}),
-    ("support@shop.example", "email", {"address": "support@shop.example"}),
-]
 
-CONVERSATIONS = [
-    ("whatsapp", "5511987650001", "Maria Souza", "", ["Oi! Comprei um tênis semana passada", "nao recebi meu pedido ainda, o numero é 10234"]),
-    ("messenger", "2455501234567", "Lucía Fernández", "", ["Hola, ¿puedo cambiar la talla de unas zapatillas?"]),
-    ("instagram", "7300000000000001", "Júlia Prado", "", ["Oi! Vi o vestido no story, ainda tem no M?"]),
-    ("email", "john.miller@example.com", "John Miller", "john.miller@example.com", ["Hi, I was charged twice for order #10198. Can you refund one of the payments?"]),
-    ("webchat", "visitor-demo-1", "Ana Lima", "", ["Quais são as formas de pagamento?"]),
-]
+
+def channel_config(kind: str, name: str, extra: dict) -> dict:
+    """Demo credentials (none real) for each channel kind."""
+    if kind == "whatsapp":
+        return {"phone_number_id": "demo-phone-id", "access_token": "", "app_secret": "", "templates": [
+            {"name": "order_update", "language": extra.get("template_language", "pt_BR"), "params_count": 1}]}
+    if kind == "messenger":
+        return {"page_id": "demo-page-id", "page_access_token": "", "app_secret": ""}
+    if kind == "instagram":
+        return {"instagram_account_id": "demo-instagram-id", "access_token": "", "app_secret": ""}
+    if kind == "email":
+        return {"address": name}
+    return {}
 
 
 class Command(BaseCommand):
     help = "Create the demo admin, agents, inboxes, canned answers and conversations."
 
     def handle(self, *args, **options):
+        self.language = demo_language()
         credentials = self._users()
         inboxes = self._inboxes(credentials["agents"])
         try:
-            call_command("load_demo_answers", verbosity=0)
+            call_command("load_demo_answers", verbosity=0, language=self.language)
         except Exception as exc:  # the bot app's command; the inbox works without it
             self.stderr.write(f"No demo canned answers: {exc}")
         try:
@@ -84,18 +83,21 @@ class Command(BaseCommand):
         User = get_user_model()
         members = list(User.objects.filter(username__in=["admin", *[a for a, _ in agents]]))
         inboxes = {}
-        for name, kind, config in INBOXES:
+        widget = WIDGET[self.language]
+        for name, kind, extra in INBOXES[self.language]:
             inbox, _ = Inbox.objects.get_or_create(channel_kind=kind, name=name, defaults={
-                "channel_config": config,
-                "greeting": "Olá! 👋 How can we help you today?" if kind == "webchat" else "",
-                "widget_settings": {"color": "#4f46e5", "title": "Shop support", "position": "right"},
+                "channel_config": channel_config(kind, name, extra),
+                "greeting": widget["greeting"] if kind == "webchat" else "",
+                "widget_settings": {"color": "#4f46e5", "title": widget["title"], "position": "right"},
+                "default_language": self.language,
+                "currency": SHOP[self.language]["currency"],
             })
             inbox.members.add(*members)
             inboxes[kind] = inbox
         return inboxes
 
     def _conversations(self, inboxes: dict[str, Inbox]) -> None:
-        for kind, address, name, email, texts in CONVERSATIONS:
+        for kind, address, name, email, subject, texts in CONVERSATIONS[self.language]:
             inbox = inboxes[kind]
             for index, text in enumerate(texts):
                 with transaction.atomic():
@@ -104,7 +106,7 @@ class Command(BaseCommand):
                     result = services.receive_inbound(inbox=inbox, auto_reply=kind == "webchat", inbound=InboundMessage(
                         provider_message_id=f"demo-{kind}-{address}-{index}", sender_address=address,
                         sender_name=name, contact_email=email, text=text,
-                        metadata={"subject": "Charged twice for order #10198"} if kind == "email" else {},
+                        metadata={"subject": subject} if subject else {},
                     ))
                     if kind != "webchat" and result.created and result.conversation.status == "bot":
                         services.hand_off(conversation=result.conversation, reason="asked_for_human")
