@@ -127,8 +127,11 @@ class Stack:
 
     def start_app(self) -> None:
         webs = 1 if self.setup == "embedded" else 2
-        for i in range(webs):
-            port = free_port()
+        ports = [free_port() for _ in range(webs)]
+        # Behind a proxy every web process serves the same site; here each has its own port, so
+        # each one's origin is trusted by all (the agents' websocket checks scheme, host and port).
+        self.env["CSRF_TRUSTED_ORIGINS"] = ",".join(f"http://127.0.0.1:{p}" for p in ports)
+        for i, port in enumerate(ports):
             extra = [] if self.setup == "embedded" else ["--no-worker"]
             self._spawn(f"web{i + 1}", ["serve", "--host", "127.0.0.1", "--port", str(port), *extra])
             self.ports.append(port)
@@ -316,7 +319,8 @@ def run(args) -> dict:
 
         # One agent tab, on the last web process (the webhooks go to the first one too).
         agent_url = f"{ws_base[-1]}/ws/agent/"
-        agents = [{"url": agent_url, "origin": origin, "cookie": data["cookie"]}]
+        # The agent socket's origin must be the site it connects to (scheme, host and port).
+        agents = [{"url": agent_url, "origin": hosts[-1], "cookie": data["cookie"]}]
         targets = widget_specs(ws_base, data["webchat"], [t["token"] for t in data["reply_targets"]], origin)
         ready = drivers.start_sockets(targets, agents, max_seconds=args.max_seconds)
         print(f"sockets: {ready}", flush=True)

@@ -156,7 +156,10 @@ BOT_ENCODER_THREADS = int(os.environ.get("BOT_ENCODER_THREADS", "1"))
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [{
+            # Longer than channels_redis's 5 s blocking receive: with redis-py's shorter default,
+            # an idle socket's receive timed out and the consumer died (seen in bench/load.py).
+            "address": REDIS_URL, "socket_timeout": 30}]}}
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -217,6 +220,9 @@ AXES_LOCKOUT_CALLABLE = "inbox.login_throttle.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "inbox.login_throttle.client_ip"
 AXES_USERNAME_CALLABLE = None
 AXES_VERBOSE = False
+#: axes's own admin pages (attempt logs) are not translated into pt-BR/es: lockouts are lifted with
+#: `manage.py axes_reset` (docs/deployment.md) instead.
+AXES_ENABLE_ADMIN = False
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -120,22 +120,22 @@ def merge_refusal(*, user, primary: Contact, duplicate: Contact) -> str:
     return ""
 
 
-def phone_line_condition(phone: str) -> Q | None:
-    """Matches contacts reachable on the same line as ``phone``: its phone in any equivalent
-    form (see ``inbox.phones``), or a WhatsApp identity for one. None for a number that is not
-    valid, which never joins contacts."""
+def contact_ids_on_line(phone: str) -> set[int]:
+    """Contacts reachable on the same line as ``phone``: their phone in any equivalent form (see
+    ``inbox.phones``), or a WhatsApp identity for one. Two indexed lookups, whatever the number
+    of contacts. Empty for a number that is not valid, which never joins contacts."""
     forms = equivalent_numbers(phone)
     if not forms:
-        return None
-    return Q(phone__in=forms) | Q(identities__channel_kind=ChannelKind.WHATSAPP,
-                                  identities__address__in=[to_wa_id(f) for f in forms])
+        return set()
+    by_phone = Contact.objects.filter(phone__in=forms).values_list("pk", flat=True)
+    by_identity = ContactIdentity.objects.filter(channel_kind=ChannelKind.WHATSAPP,
+                                                 address__in=[to_wa_id(f) for f in forms]).values_list("contact_id", flat=True)
+    return set(by_phone) | set(by_identity)
 
 
 def contacts_on_line(phone: str) -> QuerySet[Contact]:
-    condition = phone_line_condition(phone)
-    if condition is None:
-        return Contact.objects.none()
-    return Contact.objects.filter(pk__in=Contact.objects.filter(condition).values("pk")).order_by("pk")
+    ids = contact_ids_on_line(phone)
+    return Contact.objects.filter(pk__in=ids).order_by("pk") if ids else Contact.objects.none()
 
 
 def duplicate_suggestions(*, contact: Contact, user=None) -> list[tuple[Contact, str]]:
@@ -146,9 +146,9 @@ def duplicate_suggestions(*, contact: Contact, user=None) -> list[tuple[Contact,
     conditions = Q()
     if contact.email:
         conditions |= Q(email__iexact=contact.email)
-    line = phone_line_condition(contact.phone) if contact.phone else None
-    if line is not None:
-        conditions |= line
+    line = contact_ids_on_line(contact.phone) if contact.phone else set()
+    if line:
+        conditions |= Q(pk__in=line)
     if not conditions:
         return []
     candidates = Contact.objects.filter(pk__in=Contact.objects.filter(conditions).values("pk")).exclude(pk=contact.pk)

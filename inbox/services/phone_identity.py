@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import transaction
 
 from .. import selectors
-from ..models import ChannelKind, Contact
+from ..models import ChannelKind, Contact, ContactIdentity
 from ..phones import from_wa_id, parse_phone, same_line
 
 
@@ -47,13 +47,14 @@ def identity_phone(channel_kind: str, address: str) -> str:
 
 
 def verified_contacts_on_line(phone: str):
-    return selectors.contacts_on_line(phone).exclude(pk__in=_unverified_contacts())
-
-
-def _unverified_contacts():
-    """Contacts known only through the widget (no identity on another channel)."""
-    return Contact.objects.exclude(identities__channel_kind__in=[
-        kind for kind in ChannelKind.values if kind != ChannelKind.WEBCHAT]).values("pk")
+    """The contacts on this line that are known on a channel other than web chat (a visitor's
+    typed number proves nothing)."""
+    ids = selectors.contact_ids_on_line(phone)
+    if not ids:
+        return Contact.objects.none()
+    verified = (ContactIdentity.objects.filter(contact_id__in=ids).exclude(channel_kind=ChannelKind.WEBCHAT)
+                .values_list("contact_id", flat=True))
+    return Contact.objects.filter(pk__in=set(verified)).order_by("pk")
 
 
 def contact_for_phone(phone: str) -> Contact | None:
@@ -76,10 +77,12 @@ def heal_phone_duplicates(*, contact: Contact, dry_run: bool = False) -> tuple[C
     phone = contact.phone or next(
         (identity_phone(i.channel_kind, i.address) for i in contact.identities.all()
          if identity_phone(i.channel_kind, i.address)), "")
-    if not parse_phone(phone).valid or not verified_contacts_on_line(phone).filter(pk=contact.pk).exists():
-        return contact, []  # a widget visitor's typed number joins nobody
-    group = [c for c in verified_contacts_on_line(phone) if c.pk != contact.pk
-             and (not c.phone or same_line(c.phone, phone))]
+    if not parse_phone(phone).valid or selectors.contact_ids_on_line(phone) <= {contact.pk}:
+        return contact, []  # alone on the line: the common case costs two indexed lookups
+    verified = list(verified_contacts_on_line(phone))
+    if not any(c.pk == contact.pk for c in verified):
+        return contact, []  # an unreadable number, or a widget visitor's typed one: joins nobody
+    group = [c for c in verified if c.pk != contact.pk and (not c.phone or same_line(c.phone, phone))]
     if not group:
         return contact, []
     everyone = sorted([contact, *group], key=lambda c: c.pk)

@@ -189,4 +189,4 @@ def test_pre_chat_form_phone_is_read_in_the_inbox_region(live_asgi_server, new_c
     assert visitor.phone == "+5511987654321" and visitor.email == "maria@example.com"
     from inbox.selectors import duplicate_suggestions
 
-    assert list(duplicate_suggestions(contact=whatsapp_contact)) == [visitor]
+    assert [c for c, _reason in duplicate_suggestions(contact=whatsapp_contact)] == [visitor]
