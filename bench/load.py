@@ -319,7 +319,8 @@ def run(args) -> dict:
 
         # One agent tab, on the last web process (the webhooks go to the first one too).
         agent_url = f"{ws_base[-1]}/ws/agent/"
-        agents = [{"url": agent_url, "origin": origin, "cookie": data["cookie"]}]
+        # The agent socket's origin must be the site it connects to (scheme, host and port).
+        agents = [{"url": agent_url, "origin": hosts[-1], "cookie": data["cookie"]}]
         targets = widget_specs(ws_base, data["webchat"], [t["token"] for t in data["reply_targets"]], origin)
         ready = drivers.start_sockets(targets, agents, max_seconds=args.max_seconds)
         print(f"sockets: {ready}", flush=True)

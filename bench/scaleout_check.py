@@ -61,8 +61,9 @@ async def live_checks(app, data: dict, hosts: list[str], second_cookie: str, sec
     origin = hosts[0]
     results = {}
     target = data["reply_targets"][0]
+    # An agent socket's origin must be the very site it connects to (inbox/ws_origin.py).
     agent_on_2 = await websockets.connect(f"{ws2}/ws/agent/", additional_headers={
-        "Origin": origin, "Cookie": data["cookie"]})
+        "Origin": hosts[1], "Cookie": data["cookie"]})
     widget_on_1 = await websockets.connect(
         f"{ws1}/ws/widget/?inbox={data['webchat']}&token={target['token']}", additional_headers={"Origin": origin})
     ready = json.loads(await widget_on_1.recv())

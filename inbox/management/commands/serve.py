@@ -8,6 +8,8 @@ own process, so events raised by tasks must be raised there. With ``REDIS_URL`` 
 
 from __future__ import annotations
 
+import os
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -38,7 +40,11 @@ class Command(BaseCommand):
             consumer.start()
             self.stdout.write(f"Task worker running in this process ({workers} threads).")
         try:
-            CommandLineInterface().run(["--bind", host, "--port", str(port), "config.asgi:application"])
+            # Daphne drops a websocket whose connect() has not finished in 5 s; under a wave of
+            # widget connects (each reads the database) that refused sockets (bench/README.md).
+            CommandLineInterface().run(["--bind", host, "--port", str(port),
+                                        "--websocket_connect_timeout", os.environ.get("WS_CONNECT_TIMEOUT", "30"),
+                                        "config.asgi:application"])
         finally:
             if consumer is not None:
                 consumer.stop(graceful=True)
