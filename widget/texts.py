@@ -27,6 +27,7 @@ TEXTS = {
     "offlineAsk": gettext_noop("Leave your e-mail and we'll get back to you."),
     "email": gettext_noop("Your e-mail"),
     "name": gettext_noop("Your name"),
+    "phone": gettext_noop("Your phone or WhatsApp (optional)"),
     "save": gettext_noop("Save"),
     "saved": gettext_noop("Thanks! We'll answer here and by e-mail."),
     "start": gettext_noop("Start chat"),

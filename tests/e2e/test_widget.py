@@ -173,12 +173,12 @@ def test_pre_chat_form_phone_is_read_in_the_inbox_region(live_asgi_server, new_c
     duplicate (typed in a browser, so it is not merged by itself)."""
     from inbox import services
 
-    Inbox.objects.create(name="Loja", channel_kind=ChannelKind.WEBCHAT, phone_region="BR",
+    Inbox.objects.create(name="Loja", channel_kind=ChannelKind.WEBCHAT, phone_region="BR", default_language="pt",
                          widget_settings={"pre_chat_form": True, "title": "Loja"})
     whatsapp_contact = services.contact_for_identity(channel_kind=ChannelKind.WHATSAPP, address="551187654321")
     page = new_context(locale="pt-BR").new_page()
     page.goto(f"{live_asgi_server}/demo-shop/")
-    page.get_by_role("button", name="Abrir chat").click()
+    page.get_by_role("button", name="Abrir chat").click()  # a pt-BR shop: the widget speaks the page's language
     form = page.locator("#support-widget-host form").filter(has_text="Antes de começar")
     form.get_by_role("textbox", name="Seu e-mail").fill("maria@example.com")
     form.get_by_role("textbox", name="Seu telefone ou WhatsApp (opcional)").fill("(11) 98765-4321")
