@@ -119,14 +119,14 @@ def test_demo_shop_widget_answers_where_is_my_order(live_asgi_server, new_contex
     """What a new user sees after ``make run``: the demo shop's orders answer in the widget."""
     from django.core.management import call_command
 
-    Inbox.objects.create(name="Website chat", channel_kind=ChannelKind.WEBCHAT, greeting="Olá!")
-    call_command("load_demo_answers", verbosity=0)
+    Inbox.objects.create(name="Website chat", channel_kind=ChannelKind.WEBCHAT, greeting="Olá!", default_language="pt")
+    call_command("load_demo_answers", language="pt", verbosity=0)
     call_command("load_demo_shop", stdout=open("/dev/null", "w"))
-    customer = new_context(locale="en-US", viewport={"width": 1200, "height": 900}).new_page()
+    customer = new_context(locale="pt-BR", viewport={"width": 1200, "height": 900}).new_page()
     customer.goto(f"{live_asgi_server}/demo-shop/")
     expect(customer.locator("[data-demo-orders]")).to_contain_text("10241 ana.lima@example.com")
-    customer.get_by_role("button", name="Open chat").click()
-    box = customer.get_by_role("textbox", name="Type your message…")
+    customer.get_by_role("button", name="Abrir chat").click()
+    box = customer.get_by_role("textbox", name="Escreva sua mensagem…")
     box.fill("cadê meu pedido?")
     box.press("Enter")
     host = customer.locator("#support-widget-host")
