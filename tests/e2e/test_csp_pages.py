@@ -34,7 +34,7 @@ def no_violations(page):
 
 
 def test_pages_work_under_the_csp(live_asgi_server, new_context):
-    inbox = Inbox.objects.create(name="Casa Verde", channel_kind=ChannelKind.WEBCHAT,
+    inbox = Inbox.objects.create(name="Casa Verde", channel_kind=ChannelKind.WEBCHAT, default_language="en",
                                  greeting="Hi! Ask us anything.", widget_settings={"color": "#15803d"})
     bot_services.answer_create(title="Shipping", text="Shipping takes 3 days.", locale="en", inboxes=[inbox],
                                variants=["how long does shipping take"])

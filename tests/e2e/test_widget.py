@@ -40,7 +40,7 @@ def bubbles(page, text: str):
 def test_customer_and_agent_chat_live(live_asgi_server, new_context):
     from bot import services as bot_services
 
-    inbox = Inbox.objects.create(name="Casa Verde", channel_kind=ChannelKind.WEBCHAT,
+    inbox = Inbox.objects.create(name="Casa Verde", channel_kind=ChannelKind.WEBCHAT, default_language="en",
                                  greeting="Hi! Ask us anything about plants and orders.",
                                  widget_settings={"color": "#15803d", "title": "Casa Verde support"})
     bot_services.answer_create(title="Shipping times", text=ANSWER, locale="en", inboxes=[inbox],
@@ -142,7 +142,7 @@ def test_widget_is_isolated_from_the_shop_css(live_asgi_server, new_context):
 
 
 def test_offline_inbox_asks_for_an_email(live_asgi_server, new_context):
-    inbox = Inbox.objects.create(name="Casa Verde", channel_kind=ChannelKind.WEBCHAT,
+    inbox = Inbox.objects.create(name="Casa Verde", channel_kind=ChannelKind.WEBCHAT, default_language="en",
                                  out_of_hours_message="We are away until Monday 9:00.")
     from bot.models import BotSettings
 
