@@ -150,5 +150,6 @@ def test_through_the_asgi_app_with_a_session_cookie(settings, inbox_a, agent, cl
                                           headers=[(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")])
         assert (await anonymous.connect())[0]
         assert (await anonymous.receive_output(timeout=5))["code"] == 4401
+        await anonymous.disconnect()  # end the app task too, so the event loop can close
 
     async_to_sync(scenario)()
