@@ -20,6 +20,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from django.utils.translation import gettext_noop
+
 
 # --- text the database can store ------------------------------------------------------------------
 #
@@ -312,6 +314,25 @@ class PermanentSendError(SendError):
 # --- the interface ------------------------------------------------------------------------------
 
 
+#: Failure codes any adapter (or the outbound task) may use, with the reason an agent reads.
+#: English msgids marked for the catalogs; ``inbox.delivery_errors`` shows them translated.
+COMMON_ERROR_REASONS: dict[str, str] = {
+    "network": gettext_noop("Could not reach the channel's servers; the send will be retried"),
+    "connection": gettext_noop("Could not reach the mail server; the send will be retried"),
+    "timeout": gettext_noop("The channel did not answer in time; the send will be retried"),
+    "bad_response": gettext_noop("The channel answered with something that is not a valid response"),
+    "too_large": gettext_noop("The file is larger than the channel allows"),
+    "invalid_message": gettext_noop("The message cannot be sent in this channel's format"),
+    "text_too_long": gettext_noop("The text is longer than this channel allows; shorten it"),
+    "config": gettext_noop("The inbox is not set up to send: check its channel settings"),
+    "auth": gettext_noop("The mail server refused the inbox's login: check its credentials"),
+    "tls": gettext_noop("The mail server's certificate could not be verified"),
+    "starttls": gettext_noop("The mail server does not offer an encrypted connection"),
+    "unsupported": gettext_noop("The server does not support what the send needs"),
+    "uncertain": gettext_noop("The send was interrupted: it may or may not have arrived"),
+}
+
+
 class BaseAdapter:
     """Subclasses set ``kind`` and implement ``parse`` and ``send``; the rest is optional.
 
@@ -364,3 +385,12 @@ class BaseAdapter:
     def test_connection(self) -> str:
         """Check the credentials; return a short human description, raise ``SendError``."""
         return "nothing to check"
+
+    @classmethod
+    def error_reason(cls, code: str) -> tuple[str, dict[str, str]] | None:
+        """Why a send failed, for an agent: ``(msgid, params)`` for a failure ``code`` (a
+        ``SendError.code`` or a ``StatusUpdate.error_code``), or None when the code says nothing
+        more than the stored error text. The msgid is English, marked with ``gettext_noop``."""
+        if code in COMMON_ERROR_REASONS:
+            return COMMON_ERROR_REASONS[code], {}
+        return None

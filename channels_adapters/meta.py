@@ -6,7 +6,8 @@
   lenient reading of the rest (one odd message never fails a batch).
 - ``GraphClient``: a small ``urllib.request`` client that turns Graph error JSON, HTTP
   statuses and network failures into ``TemporarySendError`` / ``PermanentSendError``.
-- ``describe_error``: a sentence for an error code, for showing failed sends to agents.
+- ``error_reason`` / ``describe_error``: the reason for an error code, for showing failed sends
+  to agents (msgids marked for the catalogs; the inbox translates them).
 
 Graph errors look like
 ``{"error": {"message", "type", "code", "error_subcode", "error_data", "fbtrace_id"}}``.
@@ -26,6 +27,8 @@ import urllib.request
 import uuid
 from collections.abc import Mapping
 from typing import Any
+
+from django.utils.translation import gettext_noop
 
 from .base import BaseAdapter, PermanentSendError, SendError, TemporarySendError, WebhookRejected
 
@@ -168,69 +171,77 @@ TEMPORARY_CODES = {
 
 #: Human-readable reasons, shown to agents next to a failed message.
 ERROR_DESCRIPTIONS: dict[int, str] = {
-    1: "Meta reported an unknown error; the send will be retried",
-    2: "Meta's service is temporarily unavailable; the send will be retried",
-    4: "Too many requests from this app; the send will be retried",
-    10: "Permission denied, or the message was sent outside the allowed window",
-    17: "Too many requests for this user; the send will be retried",
-    32: "Too many requests for this page; the send will be retried",
-    100: "Invalid parameter in the request",
-    190: "The access token is invalid or has expired; reconnect the channel",
-    200: "The app lacks the permission to send for this account",
-    368: "The account is temporarily blocked for policy violations",
-    551: "This person isn't available right now",
-    613: "Rate limit exceeded; the send will be retried",
-    2018278: "Outside the 24-hour messaging window (Messenger)",
-    2534022: "Outside the allowed messaging window (Instagram)",
-    80007: "WhatsApp Business Account rate limit reached; the send will be retried",
-    130429: "WhatsApp throughput limit reached; the send will be retried",
-    131000: "WhatsApp reported an unknown error",
-    131005: "Access denied by WhatsApp",
-    131008: "A required parameter is missing",
-    131009: "A parameter value is invalid",
-    131016: "WhatsApp is temporarily unavailable; the send will be retried",
-    131021: "The recipient cannot be the sender",
-    131026: "The message could not be delivered (the number may not use WhatsApp)",
-    131031: "The WhatsApp Business Account is locked",
-    131042: "A payment problem on the WhatsApp Business Account",
-    131045: "The phone number is not registered correctly",
-    131047: "Outside the 24-hour customer service window",
-    131051: "Unsupported message type",
-    131052: "The media could not be downloaded",
-    131053: "The media could not be uploaded",
-    131056: "Too many messages to this customer in a short time; the send will be retried",
-    132000: "The template's parameter count does not match",
-    132001: "The template does not exist in this language",
-    133004: "WhatsApp servers are temporarily unavailable; the send will be retried",
-    470: "Outside the 24-hour customer service window",
+    1: gettext_noop("Meta reported an unknown error; the send will be retried"),
+    2: gettext_noop("Meta's service is temporarily unavailable; the send will be retried"),
+    4: gettext_noop("Too many requests from this app; the send will be retried"),
+    10: gettext_noop("Permission denied, or the message was sent outside the allowed window"),
+    17: gettext_noop("Too many requests for this user; the send will be retried"),
+    32: gettext_noop("Too many requests for this page; the send will be retried"),
+    100: gettext_noop("Invalid parameter in the request"),
+    190: gettext_noop("The access token is invalid or has expired; reconnect the channel"),
+    200: gettext_noop("The app lacks the permission to send for this account"),
+    368: gettext_noop("The account is temporarily blocked for policy violations"),
+    551: gettext_noop("This person isn't available right now"),
+    613: gettext_noop("Rate limit exceeded; the send will be retried"),
+    2018278: gettext_noop("Outside the 24-hour messaging window (Messenger)"),
+    2534022: gettext_noop("Outside the allowed messaging window (Instagram)"),
+    80007: gettext_noop("WhatsApp Business Account rate limit reached; the send will be retried"),
+    130429: gettext_noop("WhatsApp throughput limit reached; the send will be retried"),
+    131000: gettext_noop("WhatsApp reported an unknown error"),
+    131005: gettext_noop("Access denied by WhatsApp"),
+    131008: gettext_noop("A required parameter is missing"),
+    131009: gettext_noop("A parameter value is invalid"),
+    131016: gettext_noop("WhatsApp is temporarily unavailable; the send will be retried"),
+    131021: gettext_noop("The recipient cannot be the sender"),
+    131026: gettext_noop("The message could not be delivered (the number may not use WhatsApp)"),
+    131031: gettext_noop("The WhatsApp Business Account is locked"),
+    131042: gettext_noop("A payment problem on the WhatsApp Business Account"),
+    131045: gettext_noop("The phone number is not registered correctly"),
+    131047: gettext_noop("Outside the 24-hour customer service window"),
+    131051: gettext_noop("Unsupported message type"),
+    131052: gettext_noop("The media could not be downloaded"),
+    131053: gettext_noop("The media could not be uploaded"),
+    131056: gettext_noop("Too many messages to this customer in a short time; the send will be retried"),
+    132000: gettext_noop("The template's parameter count does not match"),
+    132001: gettext_noop("The template does not exist in this language"),
+    133004: gettext_noop("WhatsApp servers are temporarily unavailable; the send will be retried"),
+    470: gettext_noop("Outside the 24-hour customer service window"),
 }
 
 #: Codes that are not Graph numbers but name failures found before or around the request.
 LOCAL_ERROR_DESCRIPTIONS = {
-    "network": "Could not reach Meta; the send will be retried",
-    "timeout": "Meta did not answer in time; the send will be retried",
-    "bad_response": "Meta answered with something that is not a valid response",
-    "too_large": "The file is larger than the allowed size",
-    "invalid_message": "The message cannot be sent in this channel's format",
-    "text_too_long": "The text is longer than this channel allows",
+    "network": gettext_noop("Could not reach Meta; the send will be retried"),
+    "timeout": gettext_noop("Meta did not answer in time; the send will be retried"),
+    "bad_response": gettext_noop("Meta answered with something that is not a valid response"),
+    "too_large": gettext_noop("The file is larger than the allowed size"),
+    "invalid_message": gettext_noop("The message cannot be sent in this channel's format"),
+    "text_too_long": gettext_noop("The text is longer than this channel allows"),
 }
 
 
-def describe_error(code: Any) -> str:
-    """A sentence an agent can read for a ``SendError.code`` or a status ``error_code``."""
+def error_reason(code: Any) -> tuple[str, dict[str, str]]:
+    """The reason for a ``SendError.code`` or a status ``error_code``, as an English msgid
+    (marked for the catalogs) and its parameters: the inbox shows it in each agent's language."""
     text = str(code or "").strip()
     if text in LOCAL_ERROR_DESCRIPTIONS:
-        return LOCAL_ERROR_DESCRIPTIONS[text]
+        return LOCAL_ERROR_DESCRIPTIONS[text], {}
     number_text = text.split("/")[0]
     if number_text.startswith("http_"):
-        status = number_text[5:]
-        return f"Meta answered with HTTP status {status}"
+        return gettext_noop("Meta answered with HTTP status %(status)s"), {"status": number_text[5:]}
     subcode = text.split("/")[1] if "/" in text else ""
     if subcode.isdigit() and int(subcode) in ERROR_DESCRIPTIONS:
-        return ERROR_DESCRIPTIONS[int(subcode)]
+        return ERROR_DESCRIPTIONS[int(subcode)], {}
     if number_text.isdigit() and int(number_text) in ERROR_DESCRIPTIONS:
-        return ERROR_DESCRIPTIONS[int(number_text)]
-    return f"Meta error {text}" if text else "Unknown error"
+        return ERROR_DESCRIPTIONS[int(number_text)], {}
+    if text:
+        return gettext_noop("Meta error %(code)s"), {"code": text}
+    return gettext_noop("Unknown error"), {}
+
+
+def describe_error(code: Any) -> str:
+    """The reason for ``code`` in English (stored with the failure, for logs and the API)."""
+    msgid, params = error_reason(code)
+    return msgid % params
 
 
 def _retry_after(headers: Any, error: Mapping[str, Any]) -> float | None:
@@ -422,6 +433,10 @@ class MetaAdapter(BaseAdapter):
     uses_webhook = True
     token_key = "access_token"
     describe_error = staticmethod(describe_error)
+
+    @classmethod
+    def error_reason(cls, code: str) -> tuple[str, dict[str, str]] | None:
+        return super().error_reason(code) or error_reason(code)
 
     def _client(self) -> GraphClient:
         return GraphClient(

@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import JsonWebsocketConsumer
 from django.utils import translation
 
-from . import events, selectors, services, system_messages
+from . import delivery_errors, events, selectors, services, system_messages
 from .locale import language_for_scope
 from .membership import EVENT as MEMBERSHIP_CHANGED
 from .presenters import agent_name
@@ -107,4 +107,7 @@ class AgentConsumer(events.LiveEventsMixin, JsonWebsocketConsumer):
             # One event reaches agents of several languages: each reads the line in their own.
             with translation.override(self.language):
                 data = {**data, "text": system_messages.text_of(data)}
+        if isinstance(data, dict) and data.get("delivery_error_code"):
+            with translation.override(self.language):
+                data = {**data, "delivery_error_reason": delivery_errors.reason_of_payload(data)}
         await self.send_frame({"event": message.get("event"), "data": data})

@@ -367,6 +367,13 @@ class Message(models.Model):
 
         return f"{self.get_sender_kind_display()}: {text_of(self)[:50]}"
 
+    @property
+    def delivery_error_reason(self) -> str:
+        """Why the send failed, in the active language ("" when the code names no reason)."""
+        from .delivery_errors import reason
+
+        return reason(channel_kind=self.inbox.channel_kind, code=self.delivery_error_code)
+
 
 def attachment_path(instance: "Attachment", filename: str) -> str:
     """A generated storage name: the sender's file name is never part of a path (it may hold

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 
-from . import system_messages
+from . import delivery_errors, system_messages
 from .models import Attachment, Conversation, Message
 
 
@@ -81,6 +81,9 @@ def message_payload(message: Message, *, for_customer: bool = False) -> dict[str
             "html": message.html,
             "channel_kind": message.inbox.channel_kind,
             "delivery_error": message.delivery_error,
+            "delivery_error_code": message.delivery_error_code,
+            "delivery_error_reason": delivery_errors.reason(channel_kind=message.inbox.channel_kind,
+                                                            code=message.delivery_error_code),
             "metadata": {k: v for k, v in message.metadata.items() if k not in {"raw"}},
         })
     return data

@@ -35,6 +35,8 @@ from email import policy
 from email.parser import BytesParser
 from urllib.parse import parse_qs
 
+from django.utils.translation import gettext_noop
+
 from channels_adapters.base import (
     BaseAdapter,
     InboundMessage,
@@ -96,6 +98,18 @@ def _header(headers: Mapping[str, str], name: str) -> str:
 class EmailAdapter(BaseAdapter):
     kind = "email"
     uses_webhook = True
+
+    @classmethod
+    def error_reason(cls, code: str) -> tuple[str, dict[str, str]] | None:
+        """SMTP reply codes (``550``) and bounce statuses (``5.1.1``) besides the common codes."""
+        if code.isdigit() and len(code) == 3:
+            if code.startswith("5"):
+                return gettext_noop("The mail server refused the message (SMTP %(code)s)"), {"code": code}
+            return gettext_noop("The mail server put the message off (SMTP %(code)s); the send will be retried"), {
+                "code": code}
+        if code[:1] in ("4", "5") and code.count(".") == 2:
+            return gettext_noop("The e-mail bounced (status %(code)s)"), {"code": code}
+        return super().error_reason(code)
 
     # --- helpers ----------------------------------------------------------------------------
 

@@ -202,7 +202,12 @@ export function renderMessage(p) {
   if (p.delivery_state === "failed") {
     const error = el("div", "msg-error");
     error.dataset.role = "error";
-    error.append(el("span", "", `⚠ ${gettext("Not delivered:")} ${p.delivery_error || gettext("unknown error")}`));
+    // The reason in this agent's language; the provider's own (English) text on hover.
+    const reason = p.delivery_error_reason || p.delivery_error || gettext("unknown error");
+    const text = el("span", "", `⚠ ${gettext("Not delivered:")} ${reason}`);
+    text.dataset.role = "error-text";
+    if (p.delivery_error_reason && p.delivery_error) text.title = p.delivery_error;
+    error.append(text);
     const form = el("form");
     form.method = "post";
     form.action = `/messages/${p.id}/retry/`;
