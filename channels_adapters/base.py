@@ -330,6 +330,7 @@ COMMON_ERROR_REASONS: dict[str, str] = {
     "starttls": gettext_noop("The mail server does not offer an encrypted connection"),
     "unsupported": gettext_noop("The server does not support what the send needs"),
     "uncertain": gettext_noop("The send was interrupted: it may or may not have arrived"),
+    "no_address": gettext_noop("The contact has no address on this channel"),
 }
 
 

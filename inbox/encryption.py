@@ -30,6 +30,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.utils.translation import gettext as _
 
 #: Fernet tokens are URL-safe base64 of a version byte 0x80: they always start like this.
 TOKEN_PREFIX = "gAAAAA"
@@ -132,7 +133,7 @@ class EncryptedJSONField(models.TextField):
             except json.JSONDecodeError:
                 from django.core.exceptions import ValidationError
 
-                raise ValidationError("Enter valid JSON.") from None
+                raise ValidationError(_("Enter a valid JSON.")) from None
         return value
 
     def get_prep_value(self, value):

@@ -113,7 +113,7 @@ def deliver(message_id: int, *, now: dt.datetime | None = None) -> str:
     try:
         outbound = build_outbound(message)
         if not outbound.recipient_address:
-            raise PermanentSendError("The contact has no address on this channel.")
+            raise PermanentSendError("The contact has no address on this channel.", code="no_address")
         result = get_adapter(message.inbox).send(outbound)
     except PermanentSendError as exc:
         services.record_send_failure(message=message, error=str(exc), code=exc.code)

@@ -143,7 +143,8 @@ class ConversationUpdateInputSerializer(serializers.Serializer):
 
     def validate_snoozed_until(self, value):
         if not MIN_DATE <= value.date() <= MAX_DATE:
-            raise serializers.ValidationError(f"Must be between {MIN_DATE} and {MAX_DATE}.")
+            raise serializers.ValidationError(
+                _("Must be between %(first)s and %(last)s.") % {"first": MIN_DATE, "last": MAX_DATE})
         return value
 
     def validate(self, data):

@@ -9,6 +9,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import queue
 from ..models import Attachment, Message
@@ -49,7 +50,7 @@ def attachment_retry_download(*, attachment: Attachment) -> Attachment:
         provider_media_id="", source_url="").update(
         status=Attachment.Status.PENDING, download_attempts=0, next_attempt_at=None)
     if not rows:
-        raise ServiceError("Only a failed download can be tried again.")
+        raise ServiceError(_("Only a failed download can be tried again."))
     attachment = Attachment.objects.get(pk=attachment.pk)
     _broadcast(attachment)
     queue.enqueue("inbox.download_attachment", attachment.pk)
