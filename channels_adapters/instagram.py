@@ -39,21 +39,15 @@ from .base import (
     InboundAttachment,
     InboundMessage,
     OutboundAttachment,
-    OutboundMessage,
     ParsedWebhook,
     PermanentSendError,
-    SendError,
-    SendResult,
     StatusUpdate,
 )
+from .messenger_platform import MessengerPlatformAdapter
 from .meta import as_dict, as_list, as_str
 
 DEFAULT_GRAPH_API_BASE = "https://graph.instagram.com/v21.0"
 MAX_TEXT_BYTES = 1000
-MAX_QUICK_REPLIES = 13
-MAX_QUICK_REPLY_TITLE = 20
-DEFAULT_MAX_MEDIA_BYTES = 25 * 1024 * 1024
-SENDER_ACTIONS = {"typing_on", "typing_off", "mark_seen"}
 MEDIA_KINDS = {"image": "image", "video": "video", "audio": "audio", "file": "file"}
 #: Shared posts and reels: shown as a link with its caption; the media stays on Instagram.
 SHARE_KINDS = {"share": "post", "ig_post": "post", "ig_reel": "reel", "reel": "reel"}
@@ -67,19 +61,13 @@ NOT_DIRECT_MESSAGES = {
 HEART = "\u2764\ufe0f"
 
 
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-class InstagramAdapter(meta.MetaAdapter):
+class InstagramAdapter(MessengerPlatformAdapter):
     kind = "instagram"
     token_key = "access_token"
+    platform = "Instagram"
+    account_noun = "account"
     #: The settings name the registry reads the default Graph base URL from.
     graph_api_setting = "INSTAGRAM_GRAPH_API_BASE"
-    window_hours = 24
-    human_agent_window_hours = 7 * 24
-    #: A webhook gives only the Instagram-scoped id; name and username come from the profile API.
-    fetches_profile = True
 
     @property
     def account_id(self) -> str:
@@ -304,21 +292,6 @@ class InstagramAdapter(meta.MetaAdapter):
                 msg.unsupported = True
                 msg.text = f"[unsupported message type: {', '.join(unsupported)}]"
 
-    def fetch_media(self, attachment: InboundAttachment) -> InboundAttachment:
-        """Download an attachment URL. Instagram's CDN URLs are signed and need no token, so the
-        token is never sent to them."""
-        if attachment.data is not None:
-            return attachment
-        if not attachment.url:
-            raise PermanentSendError("The attachment has no URL", code="invalid_message")
-        limit = int(self.config.get("max_media_bytes") or DEFAULT_MAX_MEDIA_BYTES)
-        client = meta.GraphClient("", "", timeout=float(self.config.get("api_timeout") or meta.DEFAULT_API_TIMEOUT))
-        data, served_type = client.download(attachment.url, max_bytes=limit)
-        attachment.data = data
-        attachment.size = len(data)
-        attachment.content_type = attachment.content_type or served_type
-        return attachment
-
     def fetch_profile(self, igsid: str) -> dict[str, str]:
         """``{"name", "username", "profile_pic"}``; the name falls back to ``@username``."""
         info = self._client().request("GET", igsid, query={"fields": "name,username,profile_pic"})
@@ -329,92 +302,22 @@ class InstagramAdapter(meta.MetaAdapter):
             "profile_pic": as_str(info.get("profile_pic")),
         }
 
-    # --- outbound -------------------------------------------------------------------------------
+    # --- outbound (the rest is MessengerPlatformAdapter's) -------------------------------------
 
-    def _envelope(self, message: OutboundMessage) -> dict[str, Any]:
-        body: dict[str, Any] = {"recipient": {"id": message.recipient_address}}
-        tag = message.messaging_tag.strip().upper()
-        if tag:
-            if tag == "HUMAN_AGENT" and not self.config.get("human_agent_tag"):
-                raise PermanentSendError(
-                    "The HUMAN_AGENT tag is not enabled for this account (config human_agent_tag)",
-                    code="invalid_message")
-            body["messaging_type"] = "MESSAGE_TAG"
-            body["tag"] = tag
-        else:
-            body["messaging_type"] = "RESPONSE"
-        return body
-
-    @staticmethod
-    def _attachment_kind(attachment: OutboundAttachment) -> str:
-        major = (attachment.content_type or "").lower().split("/")[0]
-        return major if major in ("image", "audio", "video") else "file"
-
-    def build_payloads(self, message: OutboundMessage) -> list[dict[str, Any]]:
-        """The JSON bodies ``send`` posts to ``/me/messages``, in order. Raises
-        ``PermanentSendError`` for messages Instagram would refuse."""
-        if not message.recipient_address:
-            raise PermanentSendError("The message has no recipient", code="invalid_message")
-        if message.template is not None:
-            raise PermanentSendError("Instagram has no message templates", code="invalid_message")
-        text = message.text or ""
+    def check_text(self, text: str) -> None:
         size = len(text.encode("utf-8"))
         if size > MAX_TEXT_BYTES:
             raise PermanentSendError(
                 f"The text is {size:,} bytes; Instagram allows at most {MAX_TEXT_BYTES:,} "
                 "(about 1,000 letters, fewer with emoji or accents). Shorten it or send it in parts.",
                 code="text_too_long")
-        if len(message.quick_replies) > MAX_QUICK_REPLIES:
+
+    def attachment_spec(self, attachment: OutboundAttachment) -> dict[str, Any]:
+        if not attachment.url:
             raise PermanentSendError(
-                f"{len(message.quick_replies)} quick replies; Instagram allows at most {MAX_QUICK_REPLIES}",
-                code="invalid_message")
-        payloads = []
-        for attachment in message.attachments:
-            if not attachment.url:
-                raise PermanentSendError(
-                    f"The attachment {attachment.filename!r} has no public URL; Instagram fetches "
-                    "attachments from a URL (check PUBLIC_BASE_URL)", code="invalid_message")
-            spec = {"type": self._attachment_kind(attachment), "payload": {"url": attachment.url}}
-            payloads.append({**self._envelope(message), "message": {"attachment": spec}})
-        if text.strip():
-            body: dict[str, Any] = {"text": text}
-            if message.quick_replies:
-                body["quick_replies"] = [
-                    {"content_type": "text", "title": _shorten(r.title, MAX_QUICK_REPLY_TITLE), "payload": r.payload}
-                    for r in message.quick_replies
-                ]
-            payloads.append({**self._envelope(message), "message": body})
-        elif message.quick_replies:
-            raise PermanentSendError("Quick replies on Instagram need text", code="invalid_message")
-        if not payloads:
-            raise PermanentSendError("The message is empty", code="invalid_message")
-        return payloads
-
-    def send(self, message: OutboundMessage) -> SendResult:
-        """Send attachments then text. Returns the first message id; all ids are in
-        ``metadata["provider_message_ids"]``. A failure after some parts went out carries
-        ``sent_provider_ids`` on the raised error."""
-        payloads = self.build_payloads(message)
-        client = self._client()
-        sent: list[str] = []
-        try:
-            for payload in payloads:
-                answer = client.request("POST", "me/messages", json_body=payload)
-                mid = as_str(answer.get("message_id"))
-                if not mid:
-                    raise PermanentSendError(f"Meta's answer has no message_id: {str(answer)[:200]}",
-                                             code="bad_response")
-                sent.append(mid)
-        except SendError as exc:
-            exc.sent_provider_ids = list(sent)  # type: ignore[attr-defined]
-            raise
-        return SendResult(provider_message_id=sent[0], metadata={"provider_message_ids": sent})
-
-    def send_action(self, recipient_address: str, action: str) -> None:
-        if action not in SENDER_ACTIONS:
-            raise ValueError(f"unknown sender action {action!r}; expected one of {sorted(SENDER_ACTIONS)}")
-        self._client().request(
-            "POST", "me/messages", json_body={"recipient": {"id": recipient_address}, "sender_action": action})
+                f"The attachment {attachment.filename!r} has no public URL; Instagram fetches "
+                "attachments from a URL (check PUBLIC_BASE_URL)", code="invalid_message")
+        return {"type": self._attachment_kind(attachment), "payload": {"url": attachment.url}}
 
     def test_connection(self) -> str:
         info = self._client().request("GET", "me", query={"fields": "user_id,username,name"})

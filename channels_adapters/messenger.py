@@ -28,35 +28,22 @@ from .base import (
     InboundAttachment,
     InboundMessage,
     OutboundAttachment,
-    OutboundMessage,
     ParsedWebhook,
     PermanentSendError,
-    SendError,
-    SendResult,
     StatusUpdate,
 )
+from .messenger_platform import MessengerPlatformAdapter
 from .meta import as_dict, as_list, as_str
 
 MAX_TEXT = 2000
-MAX_QUICK_REPLIES = 13
-MAX_QUICK_REPLY_TITLE = 20
-SENDER_ACTIONS = {"typing_on", "typing_off", "mark_seen"}
 ATTACHMENT_KINDS = {"image": "image", "audio": "audio", "video": "video", "file": "file"}
 
 
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-class MessengerAdapter(meta.MetaAdapter):
+class MessengerAdapter(MessengerPlatformAdapter):
     kind = "messenger"
     token_key = "page_access_token"
-    #: Standard messaging window after the customer's last message.
-    window_hours = 24
-    #: With the HUMAN_AGENT tag (``human_agent_tag`` config) agents may answer for 7 days.
-    human_agent_window_hours = 7 * 24
-    #: A webhook gives only the page-scoped id; the name comes from the profile API.
-    fetches_profile = True
+    platform = "Messenger"
+    account_noun = "page"
 
     @property
     def page_id(self) -> str:
@@ -248,20 +235,6 @@ class MessengerAdapter(meta.MetaAdapter):
             msg.text = "[unsupported message type: empty message]"
         return msg
 
-    def fetch_media(self, attachment: InboundAttachment) -> InboundAttachment:
-        """Download an attachment URL (Messenger's CDN URLs need no token)."""
-        if attachment.data is not None:
-            return attachment
-        if not attachment.url:
-            raise PermanentSendError("The attachment has no URL", code="invalid_message")
-        limit = int(self.config.get("max_media_bytes") or 25 * 1024 * 1024)
-        client = meta.GraphClient("", "", timeout=float(self.config.get("api_timeout") or meta.DEFAULT_API_TIMEOUT))
-        data, served_type = client.download(attachment.url, max_bytes=limit)
-        attachment.data = data
-        attachment.size = len(data)
-        attachment.content_type = attachment.content_type or served_type
-        return attachment
-
     def fetch_profile(self, psid: str) -> dict[str, str]:
         """The customer's public profile: ``{"name", "first_name", "last_name", "profile_pic"}``."""
         info = self._client().request("GET", psid, query={"fields": "first_name,last_name,profile_pic"})
@@ -273,124 +246,43 @@ class MessengerAdapter(meta.MetaAdapter):
             "profile_pic": as_str(info.get("profile_pic")),
         }
 
-    # --- outbound -------------------------------------------------------------------------------
+    # --- outbound (the rest is MessengerPlatformAdapter's) -------------------------------------
 
-    def _envelope(self, message: OutboundMessage) -> dict[str, Any]:
-        body: dict[str, Any] = {"recipient": {"id": message.recipient_address}}
-        tag = message.messaging_tag.strip().upper()
-        if tag:
-            if tag == "HUMAN_AGENT" and not self.config.get("human_agent_tag"):
-                raise PermanentSendError(
-                    "The HUMAN_AGENT tag is not enabled for this page (config human_agent_tag)",
-                    code="invalid_message",
-                )
-            body["messaging_type"] = "MESSAGE_TAG"
-            body["tag"] = tag
-        else:
-            body["messaging_type"] = "RESPONSE"
-        return body
-
-    def build_payloads(self, message: OutboundMessage) -> list[dict[str, Any]]:
-        """The JSON bodies ``send`` posts to ``/me/messages``, in order.
-
-        Attachments without ``url`` keep ``payload: {}`` here; ``send`` posts them as multipart
-        ``filedata``. Raises ``PermanentSendError`` for messages Messenger would refuse.
-        """
-        if not message.recipient_address:
-            raise PermanentSendError("The message has no recipient", code="invalid_message")
-        if message.template is not None:
-            raise PermanentSendError("Messenger has no message templates", code="invalid_message")
-        text = message.text or ""
+    def check_text(self, text: str) -> None:
         if len(text) > MAX_TEXT:
             raise PermanentSendError(
                 f"The text is {len(text):,} characters; Messenger allows at most {MAX_TEXT:,}. "
                 "Shorten it or send it in parts.",
                 code="text_too_long",
             )
-        if len(message.quick_replies) > MAX_QUICK_REPLIES:
+
+    def attachment_spec(self, attachment: OutboundAttachment) -> dict[str, Any]:
+        """By URL when it has one; otherwise ``payload: {}`` here and ``post_payload`` uploads
+        the file as multipart ``filedata``."""
+        spec: dict[str, Any] = {"type": self._attachment_kind(attachment), "payload": {}}
+        if attachment.url:
+            spec["payload"] = {"url": attachment.url, "is_reusable": True}
+        elif not attachment.data:
             raise PermanentSendError(
-                f"{len(message.quick_replies)} quick replies; Messenger allows at most {MAX_QUICK_REPLIES}",
-                code="invalid_message",
+                f"The attachment {attachment.filename!r} has neither data nor a URL", code="invalid_message"
             )
-        payloads = []
-        for attachment in message.attachments:
-            kind = self._attachment_kind(attachment)
-            spec: dict[str, Any] = {"type": kind, "payload": {}}
-            if attachment.url:
-                spec["payload"] = {"url": attachment.url, "is_reusable": True}
-            elif not attachment.data:
-                raise PermanentSendError(
-                    f"The attachment {attachment.filename!r} has neither data nor a URL", code="invalid_message"
-                )
-            payloads.append({**self._envelope(message), "message": {"attachment": spec}})
-        if text.strip():
-            body: dict[str, Any] = {"text": text}
-            if message.quick_replies:
-                body["quick_replies"] = [
-                    {"content_type": "text", "title": _shorten(r.title, MAX_QUICK_REPLY_TITLE), "payload": r.payload}
-                    for r in message.quick_replies
-                ]
-            payloads.append({**self._envelope(message), "message": body})
-        elif message.quick_replies:
-            raise PermanentSendError("Quick replies on Messenger need text", code="invalid_message")
-        if not payloads:
-            raise PermanentSendError("The message is empty", code="invalid_message")
-        return payloads
+        return spec
 
-    @staticmethod
-    def _attachment_kind(attachment: OutboundAttachment) -> str:
-        major = (attachment.content_type or "").lower().split("/")[0]
-        return major if major in ("image", "audio", "video") else "file"
-
-    def send(self, message: OutboundMessage) -> SendResult:
-        """Send attachments then text. Returns the first message id; all ids are in
-        ``metadata["provider_message_ids"]``. A failure after some parts went out carries
-        ``sent_provider_ids`` on the raised error."""
-        payloads = self.build_payloads(message)
-        client = self._client()
-        attachments = iter(message.attachments)
-        sent: list[str] = []
-        try:
-            for payload in payloads:
-                attachment = next(attachments) if "attachment" in payload["message"] else None
-                if attachment is not None and not attachment.url:
-                    fields = {
-                        "recipient": json.dumps(payload["recipient"]),
-                        "messaging_type": payload["messaging_type"],
-                        "message": json.dumps(payload["message"]),
-                    }
-                    if "tag" in payload:
-                        fields["tag"] = payload["tag"]
-                    data, content_type = meta.encode_multipart(
-                        fields,
-                        {
-                            "filedata": (
-                                attachment.filename or "file",
-                                attachment.data,
-                                attachment.content_type or "application/octet-stream",
-                            )
-                        },
-                    )
-                    answer = client.request("POST", "me/messages", data=data, content_type=content_type)
-                else:
-                    answer = client.request("POST", "me/messages", json_body=payload)
-                mid = as_str(answer.get("message_id"))
-                if not mid:
-                    raise PermanentSendError(
-                        f"Meta's answer has no message_id: {str(answer)[:200]}", code="bad_response"
-                    )
-                sent.append(mid)
-        except SendError as exc:
-            exc.sent_provider_ids = list(sent)  # type: ignore[attr-defined]
-            raise
-        return SendResult(provider_message_id=sent[0], metadata={"provider_message_ids": sent})
-
-    def send_action(self, recipient_address: str, action: str) -> None:
-        if action not in SENDER_ACTIONS:
-            raise ValueError(f"unknown sender action {action!r}; expected one of {sorted(SENDER_ACTIONS)}")
-        self._client().request(
-            "POST", "me/messages", json_body={"recipient": {"id": recipient_address}, "sender_action": action}
-        )
+    def post_payload(self, client, payload, attachment):
+        if attachment is None or attachment.url:
+            return super().post_payload(client, payload, attachment)
+        fields = {
+            "recipient": json.dumps(payload["recipient"]),
+            "messaging_type": payload["messaging_type"],
+            "message": json.dumps(payload["message"]),
+        }
+        if "tag" in payload:
+            fields["tag"] = payload["tag"]
+        data, content_type = meta.encode_multipart(fields, {
+            "filedata": (attachment.filename or "file", attachment.data,
+                         attachment.content_type or "application/octet-stream"),
+        })
+        return client.request("POST", "me/messages", data=data, content_type=content_type)
 
     def test_connection(self) -> str:
         info = self._client().request("GET", "me", query={"fields": "id,name"})
