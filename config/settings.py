@@ -379,5 +379,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+    "loggers": {"django.channels.server": {"level": "WARNING"}, "daphne": {"level": "WARNING"},
+                # Huey logs every periodic task at INFO, several lines a minute: quiet by default.
+                "huey": {"level": os.environ.get("HUEY_LOG_LEVEL", "WARNING")}},
 }
