@@ -7,7 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 ## The demo's language (pt-br, es or en) is also the installation default for `make run`.
-export DEMO_LANGUAGE ?= pt-br
+## Not exported: `make test` must not inherit it (the suite runs in English, tests/i18n pick languages).
+DEMO_LANGUAGE ?= pt-br
 
 .PHONY: run test test-fast test-scaleout venv system-deps messages bench bench-load clean
 
@@ -32,7 +33,7 @@ messages: venv
 ## make run: install, migrate, demo data, then serve HTTP + websockets and the task worker.
 run: venv messages
 	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 LANGUAGE_CODE=$${LANGUAGE_CODE:-$(DEMO_LANGUAGE)} $(PY) manage.py setup_demo
+	DEBUG=1 DEMO_LANGUAGE=$(DEMO_LANGUAGE) LANGUAGE_CODE=$${LANGUAGE_CODE:-$(DEMO_LANGUAGE)} $(PY) manage.py setup_demo
 	-DEBUG=1 $(PY) manage.py bot_encode
 	@echo ""
 	@echo "  Agent inbox:   $(PUBLIC_BASE_URL)/"
@@ -42,7 +43,7 @@ run: venv messages
 	@echo "  API docs:      $(PUBLIC_BASE_URL)/api/docs/"
 	@echo "  Credentials are printed above (also in var/demo-credentials.txt). Ctrl+C stops."
 	@echo ""
-	DEBUG=1 LANGUAGE_CODE=$${LANGUAGE_CODE:-$(DEMO_LANGUAGE)} $(PY) manage.py serve --host $(HOST) --port $(PORT)
+	DEBUG=1 DEMO_LANGUAGE=$(DEMO_LANGUAGE) LANGUAGE_CODE=$${LANGUAGE_CODE:-$(DEMO_LANGUAGE)} $(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 system-deps:
 	bash scripts/install-system-deps.sh

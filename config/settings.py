@@ -238,7 +238,10 @@ LOGOUT_REDIRECT_URL = "login"
 # (docs/i18n.md). A new language is one line here plus a catalog under locale/.
 # The test suite's default is English, so tests read the source strings; tests/i18n render the
 # other languages explicitly.
-LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "en" if os.environ.get("PYTEST_VERSION") else "pt-br").lower()
+# Under pytest the environment is ignored: a LANGUAGE_CODE or DEMO_LANGUAGE exported in the
+# developer's shell must not change what the tests read.
+_TESTING = bool(os.environ.get("PYTEST_VERSION"))
+LANGUAGE_CODE = "en" if _TESTING else os.environ.get("LANGUAGE_CODE", "pt-br").lower()
 LANGUAGES = [("pt-br", "Português (Brasil)"), ("es", "Español"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 #: Installation time zone; agents choose their own in their profile (default: their inbox's).
@@ -246,7 +249,7 @@ TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 #: The language of ``make run``'s demo data (pt-br, es or en; inbox/demo_content.py).
-DEMO_LANGUAGE = os.environ.get("DEMO_LANGUAGE", "en" if os.environ.get("PYTEST_VERSION") else "pt-br").lower()
+DEMO_LANGUAGE = "en" if _TESTING else os.environ.get("DEMO_LANGUAGE", "pt-br").lower()
 #: ISO 4217 code of order amounts when an inbox does not set its own.
 DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "BRL").upper()
 
