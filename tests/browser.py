@@ -56,8 +56,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-dev-shm-usage",
 ]
-#: Upper bound for one Playwright action or wait; a failing test fails this fast.
-BROWSER_TIMEOUT_MS = int(os.environ.get("BROWSER_TIMEOUT_MS", "10000"))
+#: Upper bound for one Playwright action or wait, also for ``expect`` assertions (whose own
+#: default is 5 s: on a loaded 2-core CI machine the first bot answer of a fresh server, which
+#: loads the sentence encoder, took longer). Only a failing test waits this long.
+BROWSER_TIMEOUT_MS = int(os.environ.get("BROWSER_TIMEOUT_MS", "15000"))
 ASGI_APP = os.environ.get("LIVE_ASGI_APP", "config.asgi:application")
 
 #: Fixtures that start or use the browser; tests using any of them get the ``browser`` marker.
@@ -168,6 +170,9 @@ def new_context(chromium_browser, request) -> Callable:
     def factory(**options):
         context = chromium_browser.new_context(**options)
         context.set_default_timeout(BROWSER_TIMEOUT_MS)
+        from playwright.sync_api import expect
+
+        expect.set_options(timeout=BROWSER_TIMEOUT_MS)
         label = f"context {len(contexts) + 1}"
 
         def on_console(msg):
