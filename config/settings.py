@@ -221,8 +221,8 @@ AXES_LOCKOUT_CALLABLE = "inbox.login_throttle.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "inbox.login_throttle.client_ip"
 AXES_USERNAME_CALLABLE = None
 AXES_VERBOSE = False
-#: axes's own admin pages (attempt logs) are not translated into pt-BR/es: lockouts are lifted with
-#: `manage.py axes_reset` (docs/deployment.md) instead.
+#: axes's own admin pages (attempt logs) list only database-stored attempts (none with Redis):
+#: lockouts are lifted with `manage.py axes_reset` (docs/deployment.md) instead.
 AXES_ENABLE_ADMIN = False
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
@@ -270,6 +270,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+#: A failed CSRF check answers in the reader's language (templates/403_csrf.html, or JSON for scripts).
+CSRF_FAILURE_VIEW = "inbox.error_views.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.utils.html import format_html
 
-from . import selectors, services, system_messages
+from . import admin_auth, selectors, services, system_messages
 from .admin_forms import InboxAdminForm
 from .inbound import process_webhook_event
 from .models import (
@@ -308,3 +308,4 @@ admin.site.register(Label, list_display=["name", "color"], search_fields=["name"
 admin.site.register(AgentProfile, list_display=["user", "display_name", "max_open_conversations", "accepts_auto_assignment"])
 admin.site.register(AgentConnection, list_display=["user", "presence", "connected_at", "last_seen"])
 admin.site.site_header = _("Support inbox administration")
+admin_auth.install()  # users and groups: permission names in the reader's language

@@ -13,6 +13,7 @@ import math
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import ngettext
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -30,8 +31,12 @@ def client_ip(request: HttpRequest) -> str:
 
 
 def lockout_response(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
-    """429 with the login page and a clear message (the admin login gets the same page)."""
+    """429 with the login page and a clear message, in the visitor's language (the admin login
+    gets the same page; axes's own texts are not shown)."""
     minutes = max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
-    message = (f"Too many failed logins for this account or from this network. "
-               f"Try again in {minutes} minutes, or ask an administrator to unlock it.")
+    message = ngettext(
+        "Too many failed logins for this account or from this network. "
+        "Try again in %(minutes)s minute, or ask an administrator to unlock it.",
+        "Too many failed logins for this account or from this network. "
+        "Try again in %(minutes)s minutes, or ask an administrator to unlock it.", minutes) % {"minutes": minutes}
     return render(request, "registration/locked_out.html", {"message": message, "minutes": minutes}, status=429)

@@ -1,5 +1,6 @@
-"""Every agent, admin and bot page, rendered for a Portuguese and a Spanish agent, shows no
-English word of the app's own interface.
+"""Every agent, admin and bot page, the login page, the error pages (400, 403, 404, 500, CSRF)
+and the login-lockout page, rendered for a Portuguese and a Spanish agent or visitor, show no
+English word of the app's own interface (permission names in the admin included).
 
 The forbidden words come from the catalogs themselves: every word of the English source
 strings that the language's translations never use (so "total" or "status", written the same
@@ -68,8 +69,6 @@ def english_words(locale_name: str) -> set[str]:
 
 class VisibleText(HTMLParser):
     SKIP = {"script", "style", "code", "pre", "textarea"}
-    #: Django stores permission names in English ("Can add label"); the auth admin lists them.
-    SKIP_SELECTS = ("permissions", "user_permissions")
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -79,7 +78,7 @@ class VisibleText(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         values = dict(attrs)
-        if tag in self.SKIP or (tag == "select" and (values.get("name") or "").endswith(self.SKIP_SELECTS)):
+        if tag in self.SKIP:
             self._skipping += 1
             self._skip_tags.append(tag)
         for name in VISIBLE_ATTRIBUTES & set(values):
@@ -151,35 +150,9 @@ def agent_and_bot_pages(world) -> list[str]:
     ]
 
 
-def _own(model) -> bool:
-    """A model of this project (not Django's, not a third-party app's)."""
-    from django.conf import settings
-
-    return Path(settings.BASE_DIR).resolve() in Path(model._meta.app_config.path).resolve().parents
-
-
-def third_party_untranslated(language: str) -> set[str]:
-    """Words of third-party apps' model and app names that their own catalogs leave in English
-    in ``language`` (django-axes has no pt-BR or es catalog): not this project's to translate."""
-    from django.apps import apps
-    from django.utils import translation
-
-    words = set()
-    with translation.override(language):
-        for config in apps.get_app_configs():
-            models = list(config.get_models())
-            if models and not _own(models[0]):
-                names = [str(config.verbose_name)] + [str(n) for m in models for n in (
-                    m._meta.verbose_name, m._meta.verbose_name_plural)]
-                words.update(w.lower() for name in names for w in WORD.findall(name))
-    return words
-
-
 def admin_pages() -> list[str]:
     pages = ["/admin/"]
     for model, model_admin in admin.site._registry.items():
-        if model._meta.app_label in ("axes",):
-            continue  # django-axes: its own screens, without pt-BR/es translations upstream
         meta = model._meta
         try:
             pages.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
@@ -193,9 +166,9 @@ def admin_pages() -> list[str]:
     return pages
 
 
-def english_on(client, url: str, forbidden: set[str]) -> set[str]:
+def english_on(client, url: str, forbidden: set[str], status: int = 200) -> set[str]:
     response = client.get(url)
-    assert response.status_code == 200, f"{url}: {response.status_code}"
+    assert response.status_code == status, f"{url}: {response.status_code}"
     return visible_words(response.content.decode()) & forbidden
 
 
@@ -215,8 +188,7 @@ def test_agent_and_bot_pages_have_no_english(world):
 
 
 def test_admin_pages_have_no_english(world):
-    forbidden = english_words("pt_BR" if world["language"] == "pt-br" else "es") - third_party_untranslated(
-        world["language"])
+    forbidden = english_words("pt_BR" if world["language"] == "pt-br" else "es")
     found = {url: words for url in admin_pages() if (words := english_on(world["client"], url, forbidden))}
     assert not found, f"English on {world['language']} admin pages: {found}"
 
@@ -228,6 +200,45 @@ def test_login_page_follows_the_browser(client, db, language):
     assert response.status_code == 200
     assert not visible_words(response.content.decode()) & forbidden
     assert f'lang="{language}"' in response.content.decode()
+
+
+ERROR_PAGES = {"/test-errors/400/": 400, "/test-errors/403/": 403, "/no-such-page/": 404, "/test-errors/500/": 500}
+
+
+@pytest.mark.urls("tests.i18n.error_urls")
+@pytest.mark.parametrize("logged_in", [True, False], ids=["agent", "anonymous"])
+def test_error_pages_have_no_english(world, logged_in):
+    """400, 403, 404, 500 (DEBUG off) and the CSRF failure page, for the agent (her profile's
+    language) and for a visitor whose browser asks for the same language."""
+    from django.test import Client
+
+    language = world["language"]
+    forbidden = english_words("pt_BR" if language == "pt-br" else "es")
+    client = Client(raise_request_exception=False, enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE=language)
+    if logged_in:
+        client.force_login(world["agent"])
+    found = {url: words for url, status in ERROR_PAGES.items()
+             if (words := english_on(client, url, forbidden, status))}
+    csrf = client.post("/login/", {"username": "x", "password": "y"})
+    assert csrf.status_code == 403
+    if words := visible_words(csrf.content.decode()) & forbidden:
+        found["CSRF failure"] = words
+    assert not found, f"English on {language} error pages: {found}"
+
+
+@pytest.mark.parametrize("language", ["pt-br", "es"])
+def test_lockout_page_has_no_english(client, db, settings, language):
+    from django.core.cache import cache
+
+    settings.AXES_FAILURE_LIMIT = 1
+    cache.clear()
+    make_agent("bloqueada")
+    headers = {"HTTP_ACCEPT_LANGUAGE": language}
+    client.post("/login/", {"username": "bloqueada", "password": "errada"}, **headers)
+    response = client.post("/login/", {"username": "bloqueada", "password": "pw-bloqueada"}, **headers)
+    cache.clear()
+    assert response.status_code == 429
+    assert not visible_words(response.content.decode()) & english_words("pt_BR" if language == "pt-br" else "es")
 
 
 def test_a_page_with_english_is_caught(client, db):
