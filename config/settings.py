@@ -168,6 +168,13 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "inbox.channel_layer.LocalChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+#: Threads per process for the widget sockets' connect-time reads (widget/consumers.py): a wave
+#: of connects does not queue behind the one thread Channels' sync code shares. Each thread
+#: holds a database connection while it reads (count them in DB_POOL_MAX_SIZE on PostgreSQL).
+WS_CONNECT_THREADS = int(os.environ.get("WS_CONNECT_THREADS", "4"))
+#: Live events carry their broadcast time (``sent_at``) to the sockets: for bench/load.py only.
+LIVE_EVENT_TIMING = env_bool("LIVE_EVENT_TIMING", False)
+
 # Tests run tasks inline (deterministic); pytest sets PYTEST_VERSION.
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", bool(os.environ.get("PYTEST_VERSION")))
 if REDIS_URL:
