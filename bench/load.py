@@ -3,6 +3,7 @@
     .venv/bin/python bench/load.py --setup embedded     # manage.py serve: SQLite, in-memory layer, in-process worker
     .venv/bin/python bench/load.py --setup scaleout     # PostgreSQL + Redis, 2 web processes + 1 worker
     .venv/bin/python bench/load.py --setup embedded --smoke --json out.json   # tiny, for the test suite
+    .venv/bin/python bench/load.py --sockets-only --server-cpus 1 --driver-cpus 0   # live path and idle sockets only
 
 It starts everything itself on loopback (private PostgreSQL/Redis from tests/servers.py, the
 Graph API fake from tests/fakes/graph_api.py), drives the servers from separate processes
@@ -47,6 +48,14 @@ def load() -> str:
     return "load avg " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def pin(cpus: list[int] | None):
+    """A ``preexec_fn`` that pins the child to ``cpus`` (None: no pinning)."""
+    def apply():
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+    return apply
+
+
 def rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -83,8 +92,8 @@ def loopback_rtt_ms(rounds: int = 2000) -> float:
 class Stack:
     """The servers under test and their environment."""
 
-    def __init__(self, setup: str, workdir: Path, worker_threads: int):
-        self.setup, self.workdir = setup, workdir
+    def __init__(self, setup: str, workdir: Path, worker_threads: int, cpus: list[int] | None = None):
+        self.setup, self.workdir, self.cpus = setup, workdir, cpus
         self.procs: dict[str, subprocess.Popen] = {}
         self.ports: list[int] = []
         self.pg = self.redis = None
@@ -94,6 +103,8 @@ class Stack:
             "ALLOWED_HOSTS": "127.0.0.1,localhost", "DATA_DIR": str(workdir / "data"), "LOG_LEVEL": "WARNING",
             "HUEY_IMMEDIATE": "0", "WORKER_THREADS": str(worker_threads), "PYTHONPATH": str(ROOT),
             "SECURE_COOKIES": "0",
+            # Each live event carries its broadcast time: broadcast -> socket apart from POST -> socket.
+            "LIVE_EVENT_TIMING": "1",
         })
         for key in ("DATABASE_URL", "REDIS_URL", "TEST_REDIS_URL"):
             self.env.pop(key, None)
@@ -119,6 +130,7 @@ class Stack:
 
             _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            pin(self.cpus)()
 
         proc = subprocess.Popen([PY, "manage.py", *args], cwd=ROOT, env=self.env, stdout=log,
                                 stderr=subprocess.STDOUT, preexec_fn=raise_fd_limit)
@@ -178,8 +190,8 @@ class Stack:
 class Drivers:
     """Runs the HTTP driver to completion and keeps the socket driver running in the background."""
 
-    def __init__(self, workdir: Path, env: dict):
-        self.workdir, self.env = workdir, env
+    def __init__(self, workdir: Path, env: dict, cpus: list[int] | None = None):
+        self.workdir, self.env, self.cpus = workdir, env, cpus
         self.socket_proc = None
         self.n = 0
 
@@ -190,7 +202,7 @@ class Drivers:
         spec.write_text(json.dumps({"hosts": hosts, "users": users, "rate_per_user": rate_per_user,
                                     "max_seconds": max_seconds, "requests": requests}))
         subprocess.run([PY, "-m", "bench.load_http", str(spec), str(out)], cwd=ROOT, env=self.env, check=True,
-                       stderr=subprocess.DEVNULL, timeout=max_seconds + 60)
+                       stderr=subprocess.DEVNULL, timeout=max_seconds + 60, preexec_fn=pin(self.cpus))
         return json.loads(out.read_text())["results"]
 
     def start_sockets(self, widgets: list[dict], agents: list[dict], max_seconds: float) -> dict:
@@ -200,7 +212,7 @@ class Drivers:
         spec.write_text(json.dumps({"widgets": widgets, "agents": agents, "ready_file": str(self.ready),
                                     "stop_file": str(self.stop_file), "max_seconds": max_seconds}))
         self.socket_proc = subprocess.Popen([PY, "-m", "bench.load_sockets", str(spec), str(self.socket_out)],
-                                            cwd=ROOT, env=self.env)
+                                            cwd=ROOT, env=self.env, preexec_fn=pin(self.cpus))
         return self._wait_file(self.ready)
 
     def more_widgets(self, widgets: list[dict]) -> dict:
@@ -264,13 +276,20 @@ def summarize_burst(name: str, posts: list[list], done: dict, tag: str, count: i
 def match_socket_events(posts: list[list], events: list[list], tag: str) -> dict:
     sent_at = {f"{tag}-{r[0]}": r[1] for r in posts if 200 <= r[3] < 300}
     seen: dict[str, float] = {}
-    for _index, t, text, _id in events:
+    broadcast: dict[str, float] = {}
+    for _index, t, text, _id, *timing in events:
         if f"[{tag}-" in text:
             marker = text[text.rindex("[") + 1:-1]
-            seen.setdefault(marker, t)
+            if marker not in seen:
+                seen[marker] = t
+                if timing and timing[0]:
+                    broadcast[marker] = (t - timing[0]) * 1000
     latency = [(seen[m] - t) * 1000 for m, t in sent_at.items() if m in seen]
+    live = [broadcast[m] for m in sent_at if m in broadcast]
     return {"p50_ms": pct(latency, 50), "p99_ms": pct(latency, 99), "missing": len(sent_at) - len(latency),
-            "sent": len(sent_at), "errors": sum(1 for r in posts if not 200 <= r[3] < 300)}
+            "sent": len(sent_at), "errors": sum(1 for r in posts if not 200 <= r[3] < 300),
+            "broadcast_p50_ms": pct(live, 50), "broadcast_p99_ms": pct(live, 99),
+            "broadcast_max_ms": max(live) if live else float("nan")}
 
 
 def reply_requests(targets: list[dict], count: int, token: str, tag: str) -> list[dict]:
@@ -290,7 +309,7 @@ def widget_specs(ws_base: list[str], public_id: str, tokens: list[str], origin: 
 
 def run(args) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    stack = Stack(args.setup, workdir, args.worker_threads)
+    stack = Stack(args.setup, workdir, args.worker_threads, args.server_cpus)
     out: dict = {"setup": args.setup, "phases": {}}
     phases = out["phases"]
     try:
@@ -306,7 +325,7 @@ def run(args) -> dict:
         hosts = stack.hosts
         ws_base = [h.replace("http://", "ws://") for h in hosts]
         origin = hosts[0]
-        drivers = Drivers(workdir, stack.env)
+        drivers = Drivers(workdir, stack.env, args.driver_cpus)
         print(f"[{args.setup}] servers up: {hosts}; {load()}", flush=True)
 
         phases["rtt_ms"] = loopback_rtt_ms()
@@ -323,10 +342,13 @@ def run(args) -> dict:
         agents = [{"url": agent_url, "origin": hosts[-1], "cookie": data["cookie"]}]
         targets = widget_specs(ws_base, data["webchat"], [t["token"] for t in data["reply_targets"]], origin)
         ready = drivers.start_sockets(targets, agents, max_seconds=args.max_seconds)
+        drivers.opened = ready["opened"]
         print(f"sockets: {ready}", flush=True)
         live_posts: list[tuple[str, list, str]] = []
 
-        for name, public_id, bot in (("burst_bot", data["with_bot"], True), ("burst_nobot", data["without_bot"], False)):
+        bursts = () if args.sockets_only else (("burst_bot", data["with_bot"], True),
+                                               ("burst_nobot", data["without_bot"], False))
+        for name, public_id, bot in bursts:
             tag = name.replace("_", "")
             requests = app.webhook_requests(public_id=public_id, count=args.burst, customers=200, tag=tag)
             since = time.time()
@@ -359,11 +381,18 @@ def run(args) -> dict:
             if count > opened - len(targets) and count:
                 before = [rss_kb(pid) for pid in stack.web_pids]
                 extra = widget_specs(ws_base, data["webchat"], tokens[opened - len(targets):count], origin)
+                opened_before = drivers.opened
+                start = time.monotonic()
                 result = drivers.more_widgets(extra)
+                wave_s = time.monotonic() - start
                 time.sleep(2.0)
                 after = [rss_kb(pid) for pid in stack.web_pids]
-                memory.append({"widgets": count, "added": len(extra), "rss_before_kb": before, "rss_after_kb": after,
-                               "kb_per_socket": (sum(after) - sum(before)) / max(1, len(extra)), **result})
+                drivers.opened = result["opened"]
+                new = result["opened"] - opened_before
+                # Divided by the sockets that did open (a refused one costs the server nothing).
+                memory.append({"widgets": count, "added": len(extra), "new_open": new, "wave_s": wave_s,
+                               "rss_before_kb": before, "rss_after_kb": after,
+                               "kb_per_socket": (sum(after) - sum(before)) / max(1, new), **result})
                 opened = len(targets) + count
                 print(f"widgets: {memory[-1]}; {load()}", flush=True)
             if count in args.widgets:
@@ -378,8 +407,10 @@ def run(args) -> dict:
         for name, posts, tag in live_posts:
             phases.setdefault("socket", {})[name] = match_socket_events(posts, sockets["agent_events"], tag)
         phases["socket"]["replies"] = match_socket_events(replies, sockets["widget_events"], "reply")
-        phases["socket_counts"] = {k: sockets[k] for k in ("opened", "failed", "closed_early", "errors")}
-        phases["processing"] = app.inbound_processing_cost(public_id=data["with_bot"], count=args.cost_count)
+        phases["socket_counts"] = {k: sockets[k] for k in ("opened", "failed_first", "failed", "closed_early",
+                                                           "errors")}
+        if not args.sockets_only:
+            phases["processing"] = app.inbound_processing_cost(public_id=data["with_bot"], count=args.cost_count)
         phases["final_load"] = load()
     finally:
         stack.stop()
@@ -397,6 +428,8 @@ def report(out: dict) -> None:
     print(f"baseline: trivial Django POST view {p['baseline_rps']:.0f} req/s ({p['baseline_load']}); "
           f"loopback round trip {p['rtt_ms']:.3f} ms")
     for name in ("burst_bot", "burst_nobot"):
+        if name not in p:
+            continue
         b = p[name]
         print(f"{name}: {b['count']} webhooks, POST {b['post_rps']:.0f} req/s = {b['post_rps'] / p['baseline_rps']:.2f}"
               f" x baseline, {b['errors']} errors; processed {b['msg_per_s']:.0f} msg/s (bot replies "
@@ -404,12 +437,15 @@ def report(out: dict) -> None:
               f"duplicated {b['duplicates']} ({b['load']})")
     for name, fig in s.items():
         print(f"socket {name}: p50 {fig['p50_ms']:.1f} ms p99 {fig['p99_ms']:.1f} ms, missing {fig['missing']} of "
-              f"{fig['sent']}, POST errors {fig['errors']} ({p.get('load_' + name, '')})")
+              f"{fig['sent']}, POST errors {fig['errors']}; broadcast->socket p50 {fig['broadcast_p50_ms']:.1f} ms "
+              f"p99 {fig['broadcast_p99_ms']:.1f} ms max {fig['broadcast_max_ms']:.1f} ms ({p.get('load_' + name, '')})")
     for m in p.get("memory", []):
-        print(f"memory: {m['added']} more idle widgets (total {m['widgets']}): {m['kb_per_socket']:.1f} KB per socket;"
-              f" RSS {m['rss_before_kb']} -> {m['rss_after_kb']} KB; opened {m['opened']}, failed {m['failed']}")
-    c = p["processing"]
-    for part in ("new", "returning", "bot_task"):
+        print(f"memory: {m['added']} more idle widgets (total {m['widgets']}): {m['kb_per_socket']:.1f} KB per socket"
+              f" opened ({m['new_open']} opened in {m['wave_s']:.1f} s); RSS {m['rss_before_kb']} -> "
+              f"{m['rss_after_kb']} KB; open {m['opened']}, refused at first try {m['failed_first']} (all so far), "
+              f"failed after retries {m['failed']}")
+    c = p.get("processing", {})
+    for part in ("new", "returning", "bot_task") if c else ():
         f = c[part]
         label = {"new": "inbound message, new customer", "returning": "inbound message, returning customer",
                  "bot_task": "its bot task (in the worker, after the broadcast)"}[part]
@@ -436,10 +472,16 @@ def main(argv=None) -> int:
     parser.add_argument("--worker-threads", type=int, default=4)
     parser.add_argument("--process-timeout", type=float, default=600)
     parser.add_argument("--max-seconds", type=float, default=1800, help="upper bound for the socket driver")
+    parser.add_argument("--sockets-only", action="store_true",
+                        help="skip the webhook bursts and the processing cost: live path, replies and idle sockets")
+    parser.add_argument("--server-cpus", help="pin the servers to these CPUs (taskset style list: 1 or 0,1)")
+    parser.add_argument("--driver-cpus", help="pin the drivers (Locust, websockets) to these CPUs")
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs)")
     args = parser.parse_args(argv)
     args.widgets = [int(x) for x in args.widgets.split(",") if x != ""]
+    args.server_cpus = [int(x) for x in args.server_cpus.split(",")] if args.server_cpus else None
+    args.driver_cpus = [int(x) for x in args.driver_cpus.split(",")] if args.driver_cpus else None
     if args.smoke:
         args.burst, args.baseline_count, args.widgets, args.memory_widgets = 40, 40, [0, 20], 20
         args.live_count, args.slow_count, args.idle_seconds, args.reply_targets = 20, 4, 0, 3

@@ -12,6 +12,12 @@ event until ``stop_file`` exists or ``max_seconds`` pass, then writes OUT:
 "opened", "failed", "closed_early"}``. More sockets can be asked for while running: a file
 ``ready_file + ".more"`` with a JSON list of widget specs is picked up and answered with
 ``ready_file + ".more.done"``.
+
+A refused connect is retried as the widget does (``widget/static/widget.js``: exponential
+backoff from 1 s with jitter, here at most ``retries`` times, 3 by default): ``failed_first``
+counts connects refused at the first try, ``failed`` those still refused after the retries.
+With ``LIVE_EVENT_TIMING`` on in the servers, each event carries the server's ``sent_at`` (the
+broadcast) and the events record it: broadcast -> socket is measured apart from POST -> socket.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import resource
 import sys
 import time
@@ -36,6 +43,7 @@ class Driver:
         self.widget_events: list[list] = []
         self.opened = 0
         self.failed = 0
+        self.failed_first = 0
         self.closed_early = 0
         self.errors: list[str] = []
         self.sockets: list = []
@@ -51,7 +59,7 @@ class Driver:
                     continue
                 if frame.get("event") == "message.created":
                     data = frame.get("data") or {}
-                    sink.append([index, now, data.get("text", ""), data.get("id")])
+                    sink.append([index, now, data.get("text", ""), data.get("id"), frame.get("sent_at")])
         except websockets.ConnectionClosed:
             pass
         if not self.stopping:
@@ -62,18 +70,27 @@ class Driver:
         headers = {"Origin": item["origin"]}
         if item.get("cookie"):
             headers["Cookie"] = item["cookie"]
-        async with semaphore:
-            try:
-                ws = await websockets.connect(item["url"], additional_headers=headers, open_timeout=60,
-                                              ping_interval=None, max_queue=None, compression=None)
-                if wait_for_ready:
-                    # The widget says "ready" once it has joined its conversation's group.
-                    await asyncio.wait_for(ws.recv(), timeout=60)
-            except Exception as exc:  # noqa: BLE001 - counted, the run goes on
-                self.failed += 1
-                if len(self.errors) < 5:
-                    self.errors.append(f"{type(exc).__name__}: {exc}"[:200])
-                return
+        retries = self.spec.get("retries", 3)
+        for attempt in range(retries + 1):
+            if attempt:
+                # widget.js: min(30 s, 1 s * 2^n) * (0.5 .. 1), outside the open semaphore.
+                await asyncio.sleep(min(30.0, 2 ** (attempt - 1)) * (0.5 + random.random() / 2))
+            async with semaphore:
+                try:
+                    ws = await websockets.connect(item["url"], additional_headers=headers, open_timeout=60,
+                                                  ping_interval=None, max_queue=None, compression=None)
+                    if wait_for_ready:
+                        # The widget says "ready" once it has joined its conversation's group.
+                        await asyncio.wait_for(ws.recv(), timeout=60)
+                    break
+                except Exception as exc:  # noqa: BLE001 - counted, the run goes on
+                    if attempt == 0:
+                        self.failed_first += 1
+                    if len(self.errors) < 5:
+                        self.errors.append(f"{type(exc).__name__}: {exc}"[:200])
+        else:
+            self.failed += 1
+            return
         self.opened += 1
         self.sockets.append(ws)
         asyncio.ensure_future(self._listen(ws, index, sink))
@@ -92,7 +109,7 @@ class Driver:
         await asyncio.gather(*(self._open(a, i, self.agent_events, semaphore, False)
                                for i, a in enumerate(spec.get("agents", []))))
         await asyncio.sleep(0.5)  # agents join their groups before accepting; let it settle
-        self._write(spec["ready_file"], {"opened": self.opened, "failed": self.failed})
+        self._write(spec["ready_file"], self.counts())
         deadline = time.monotonic() + spec.get("max_seconds", 600)
         more = spec["ready_file"] + ".more"
         while time.monotonic() < deadline and not os.path.exists(spec["stop_file"]):
@@ -102,12 +119,15 @@ class Driver:
                 os.unlink(more)
                 await self.open_widgets(extra, count)
                 count += len(extra)
-                self._write(more + ".done", {"opened": self.opened, "failed": self.failed, "errors": self.errors})
+                self._write(more + ".done", self.counts())
             await asyncio.sleep(0.05)
         self.stopping = True
         await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
-        return {"agent_events": self.agent_events, "widget_events": self.widget_events, "opened": self.opened,
-                "failed": self.failed, "closed_early": self.closed_early, "errors": self.errors}
+        return {"agent_events": self.agent_events, "widget_events": self.widget_events, **self.counts()}
+
+    def counts(self) -> dict:
+        return {"opened": self.opened, "failed_first": self.failed_first, "failed": self.failed,
+                "closed_early": self.closed_early, "errors": self.errors}
 
     @staticmethod
     def _write(path: str, data: dict) -> None:

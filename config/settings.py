@@ -155,18 +155,36 @@ BOT_ENCODER_THREADS = int(os.environ.get("BOT_ENCODER_THREADS", "1"))
 # --- channel layer, cache, task queue --------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [{
-            # A socket_timeout above the 5 s blocking receive kept idle consumers alive in
-            # bench/load.py but made closed consumers' receive tasks uncancellable (test runs hung
-            # in asyncio's shutdown), so it is off until that is understood (issue #16).
-            "address": REDIS_URL}]}}
-    }
+    import socket as _socket
+
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {
+        "hosts": [{
+            "address": REDIS_URL,
+            # The layer's receive is a BZPOPMIN that Redis itself ends after 5 s; redis-py's
+            # default socket_timeout (5 s too) raced it, and an idle process's receive loop died
+            # with TimeoutError (widgets stopped getting replies). No client timeout on reads;
+            # TCP keepalive finds a dead Redis connection instead (about 60 + 3 x 10 s).
+            "socket_timeout": None,
+            "socket_keepalive": True,
+            "socket_keepalive_options": {_socket.TCP_KEEPIDLE: 60, _socket.TCP_KEEPINTVL: 10, _socket.TCP_KEEPCNT: 3},
+        }],
+        # Group memberships count from the socket's connect: past group_expiry (1 day by default)
+        # a widget left open would stop getting replies. A week; the widget's reconnects (page
+        # loads, network changes) renew them.
+        "group_expiry": 7 * 86400,
+    }}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     # In-process and thread-safe; a send costs O(group members), see inbox/channel_layer.py.
     CHANNEL_LAYERS = {"default": {"BACKEND": "inbox.channel_layer.LocalChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+#: Threads per process for the widget sockets' connect-time reads (widget/consumers.py): a wave
+#: of connects does not queue behind the one thread Channels' sync code shares. Each thread
+#: holds a database connection while it reads (count them in DB_POOL_MAX_SIZE on PostgreSQL).
+WS_CONNECT_THREADS = int(os.environ.get("WS_CONNECT_THREADS", "4"))
+#: Live events carry their broadcast time (``sent_at``) to the sockets: for bench/load.py only.
+LIVE_EVENT_TIMING = env_bool("LIVE_EVENT_TIMING", False)
 
 # Tests run tasks inline (deterministic); pytest sets PYTEST_VERSION.
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", bool(os.environ.get("PYTEST_VERSION")))

@@ -110,4 +110,4 @@ class AgentConsumer(events.LiveEventsMixin, JsonWebsocketConsumer):
         if isinstance(data, dict) and data.get("delivery_error_code"):
             with translation.override(self.language):
                 data = {**data, "delivery_error_reason": delivery_errors.reason_of_payload(data)}
-        await self.send_frame({"event": message.get("event"), "data": data})
+        await self.send_frame({"event": message.get("event"), "data": data}, message)

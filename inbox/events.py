@@ -13,12 +13,15 @@ Groups:
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -62,7 +65,12 @@ def send_event(groups: Iterable[str], event_type: str, payload: dict[str, Any]) 
 
 
 def _message(event_type: str, payload: dict[str, Any], group: str) -> dict[str, Any]:
-    return {"type": "inbox.event", "event": event_type, "data": payload, "group": group}
+    message = {"type": "inbox.event", "event": event_type, "data": payload, "group": group}
+    if settings.LIVE_EVENT_TIMING:
+        # The broadcast's wall-clock time; the sockets pass it on (bench/load.py measures
+        # broadcast -> socket with it).
+        message["sent_at"] = time.time()
+    return message
 
 
 async def _send_all(layer, groups: list[str], event_type: str, payload: dict[str, Any]) -> None:
@@ -99,5 +107,10 @@ class LiveEventsMixin:
     async def live_event(self, message: dict) -> None:
         raise NotImplementedError
 
-    async def send_frame(self, frame: dict) -> None:
-        await self._async_send({"type": "websocket.send", "text": self.encode_json(frame)})
+    async def send_frame(self, frame: dict, message: dict | None = None) -> None:
+        """Send ``frame``; with ``LIVE_EVENT_TIMING`` on, the ``sent_at`` of the layer
+        ``message`` it forwards goes with it."""
+        if message is not None and message.get("sent_at") is not None:
+            frame = {**frame, "sent_at": message["sent_at"]}
+        # json.dumps, as both consumers' encode_json (the async one's is a coroutine).
+        await self._async_send({"type": "websocket.send", "text": json.dumps(frame)})

@@ -1,5 +1,6 @@
 """The embedded channel layer (inbox/channel_layer.py): delivery across threads and event loops,
-groups, capacity, and no leftovers after a receiver goes away."""
+groups, capacity, and no leftovers after a receiver goes away; with Redis, an idle receive that
+outlives the blocking pop."""
 
 from __future__ import annotations
 
@@ -135,3 +136,27 @@ def test_the_embedded_default_uses_it(settings):
     from channels.layers import get_channel_layer
 
     assert isinstance(get_channel_layer(), LocalChannelLayer)
+
+
+def test_an_idle_redis_receive_survives_the_blocking_pop_timeout():
+    """With Redis, an idle socket's receive outlives channels_redis's 5 s BZPOPMIN and
+    redis-py's default 5 s socket timeout (which once killed idle consumers with TimeoutError),
+    then still gets the message."""
+    from django.conf import settings as django_settings
+
+    if django_settings.CHANNEL_LAYERS["default"]["BACKEND"] != "channels_redis.core.RedisChannelLayer":
+        pytest.skip("needs the Redis layer (REDIS_URL)")
+    from channels.layers import get_channel_layer
+
+    async def scenario():
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        task = asyncio.ensure_future(layer.receive(channel))
+        await asyncio.sleep(6.5)  # idle for longer than both 5 s timeouts
+        assert not task.done(), task.exception() if task.done() else None
+        await layer.send(channel, {"type": "inbox.event", "event": "ping"})
+        message = await asyncio.wait_for(task, 10)
+        await layer.flush()
+        return message
+
+    assert run(scenario())["event"] == "ping"
