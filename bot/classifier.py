@@ -91,10 +91,11 @@ class LexicalClassifier:
     regularises a little) and bounds the solve at variants x 256 x answers per pass.
     """
 
-    def __init__(self, texts: list[str], labels: np.ndarray, n_classes: int, cfg: "MatcherConfig"):
+    def __init__(self, texts: list[str], labels: np.ndarray, n_classes: int, cfg: "MatcherConfig",
+                 langs: list[str] | None = None):
         from scipy import sparse
 
-        r, c, counts, names, groups = _clf_features(texts, cfg)
+        r, c, counts, names, groups = _clf_features(texts, cfg, langs)
         self.vocab: dict[tuple[int, str], int] = {(int(gr), nm): i for i, (gr, nm) in enumerate(zip(groups.tolist(), names))}
         tf, g = 1.0 + np.log(counts), groups[c]
         n, f = len(texts), len(self.vocab)
@@ -145,8 +146,9 @@ class LexicalClassifier:
         sq = np.bincount(key, weights=v * v, minlength=n * 2)
         return v / np.sqrt(np.maximum(sq[key], 1e-30))
 
-    def proba(self, text: str) -> np.ndarray:
-        _, lc, counts, names, groups = _clf_features([text], self.cfg)
+    def proba(self, text: str, lang: str = "") -> np.ndarray:
+        """Class probabilities of ``text``, stemmed in ``lang`` (as the variants' languages)."""
+        _, lc, counts, names, groups = _clf_features([text], self.cfg, [lang])
         c = np.fromiter((self.vocab.get(k, -1) for k in zip(groups[lc].tolist(), (names[i] for i in lc.tolist()))), dtype=np.int64, count=len(lc))
         known = c >= 0
         c, g, tf = c[known], groups[lc][known], 1.0 + np.log(counts[known])
