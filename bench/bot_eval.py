@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="write one row per question: text,expected,predicted,confidence,decision")
     p.add_argument("--cv", action="store_true", help="cross-validation on train.csv only")
     p.add_argument("--cv-oos", action="store_true", help="cross-validation with every fifth category of the train file out of scope")
-    p.add_argument("--offsets", default="0,30,60", help="row offsets of the cross-validation folds")
+    p.add_argument("--offsets", default="auto", help="row offsets of the cross-validation folds (auto: 0,30,60 or, for small categories, 0,10,20)")
     p.add_argument("--locale", default="auto", help="the answers' language: pt, es, en, none, or auto (guessed from the train file)")
     p.add_argument("--holdout-every", type=int, default=5, help="--fit-*: also fit on folds with every n-th category out of scope (0: no)")
     p.add_argument("--no-snowball", action="store_true", help="the hand-written stemmer instead of Snowball (PyStemmer)")
@@ -52,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     did = False
     encoder, encoder_mb = evaluation.load_encoder(args.encoder)
     config = MatcherConfig(snowball=not args.no_snowball)
-    offsets = tuple(int(o) for o in args.offsets.split(","))
+
+    def offsets_of(path: str) -> tuple[int, ...]:
+        return evaluation.default_offsets(path) if args.offsets == "auto" else tuple(int(o) for o in args.offsets.split(","))
+
+    offsets = offsets_of(args.train)
 
     def locale_of(path: str) -> str:
         if args.locale == "auto":
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.fit_fused_calibration:
         if encoder is None:
             p.error("--fit-fused-calibration needs --encoder")
-        fused = evaluation.fit_fused_calibration(args.fit_fused_calibration, encoder, offsets=offsets, config=config,
+        fused = evaluation.fit_fused_calibration(args.fit_fused_calibration, encoder, offsets=[offsets_of(t) for t in args.fit_fused_calibration], config=config,
                                                  off_topic=evaluation.OFF_TOPIC * 3, holdout_every=args.holdout_every,
                                                  locales=[locale_of(t) for t in args.fit_fused_calibration])
         print(f"CALIB_FUSED = ({', '.join(f'{v:.4f}' for v in fused)})")
@@ -72,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cv or args.cv_oos:
         run = evaluation.cross_validate_oos if args.cv_oos else evaluation.cross_validate
         figures, results = run(args.train, args.k, offsets=offsets, config=config, encoder=encoder, locale=locale)
-        print(f"# cross-validation{' (every fifth category out of scope)' if args.cv_oos else ''} on {args.train}, k={args.k}, offsets {args.offsets}")
+        print(f"# cross-validation{' (every fifth category out of scope)' if args.cv_oos else ''} on {args.train}, k={args.k}, offsets {','.join(map(str, offsets))}")
         print("\n".join(figures.lines()))
         if args.out:
             evaluation.write_rows(results, args.out)
@@ -95,9 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         did = True
     if args.latency:
         sizes = tuple(int(s) for s in args.sizes.split(","))
-        print(f"{'variants':>9} {'build_s':>8} {'cpu_s':>6} {'p50_ms':>7} {'p99_ms':>7} {'max_rss_mb':>10}")
-        for row in latency.latency_benchmark(args.train, sizes, freeze_gc=not args.no_gc_freeze, encoder=encoder):
-            print(f"{row['variants']:>9} {row['build_s']:>8.3f} {row['build_cpu_s']:>6.2f} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['max_rss_mb']:>10.0f}")
+        print(f"{'variants':>9} {'build_s':>8} {'cpu_s':>6} {'p50_ms':>7} {'p99_ms':>7} {'cpu_p50':>7} {'cpu_p99':>7} {'max_rss_mb':>10}")
+        for row in latency.latency_benchmark(args.train, sizes, freeze_gc=not args.no_gc_freeze, encoder=encoder, locale=locale):
+            print(f"{row['variants']:>9} {row['build_s']:>8.3f} {row['build_cpu_s']:>6.2f} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} "
+                  f"{row['cpu_p50_ms']:>7.2f} {row['cpu_p99_ms']:>7.2f} {row['max_rss_mb']:>10.0f}")
         did = True
     if not did:
         p.error("nothing to do: give --test, --cv, --latency, --fit-calibration or --fit-fused-calibration")

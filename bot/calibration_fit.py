@@ -169,15 +169,18 @@ def fit_calibration(train: str | Path, ks: Sequence[int] = (5, 10, 20), offsets:
     return out
 
 
-def fit_fused_calibration(trains: Sequence[str | Path], encoder, ks: Sequence[int] = (5, 10, 20), offsets: Sequence[int] = (0, 30, 60),
+def fit_fused_calibration(trains: Sequence[str | Path], encoder, ks: Sequence[int] = (5, 10, 20),
+                          offsets: Sequence[int] | Sequence[Sequence[int]] = (0, 30, 60),
                           config: MatcherConfig | None = None, off_topic: Sequence[str] = (), holdout_every: int = 0,
                           locales: Sequence[str] | None = None) -> tuple[float, ...]:
     """Refit ``bot.calibration.CALIB_FUSED`` on several train files together (Banking77,
     pt_pt, es), so one confidence holds across languages and answer-set sizes; train files
-    only. ``locales``: each file's language (the answers' locale; "" = unknown)."""
+    only. ``offsets``: one tuple for all files or one per file; ``locales``: each file's
+    language (the answers' locale; "" = unknown)."""
     locales = list(locales) if locales is not None else [""] * len(trains)
-    parts = [calibration_features(t, ks, offsets, config, off_topic, encoder=encoder, holdout_every=holdout_every, locale=loc)
-             for t, loc in zip(trains, locales)]
+    per_file = list(offsets) if offsets and not isinstance(offsets[0], int) else [offsets] * len(trains)
+    parts = [calibration_features(t, ks, offs, config, off_topic, encoder=encoder, holdout_every=holdout_every, locale=loc)
+             for t, offs, loc in zip(trains, per_file, locales)]
     X = np.vstack([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
     return tuple(float(v) for v in fit_logistic(X, y))

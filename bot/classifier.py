@@ -224,7 +224,13 @@ class EmbeddingClassifier:
             W, b = w[:dn].reshape(d, n_classes).astype(np.float32), w[dn:].astype(np.float32)
         self.W, self.b = W, b
 
-    def proba(self, q: np.ndarray) -> np.ndarray:
-        z = (q @ self.W + self.b).astype(np.float64)
+    def logits(self, q: np.ndarray) -> np.ndarray:
+        """Unnormalised class scores of the unit vector ``q`` (their maximum, unlike the
+        softmax's, stays low for a question near no answer: an out-of-scope signal)."""
+        return (q @ self.W + self.b).astype(np.float64)
+
+    def proba(self, q: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
+        """Class probabilities of ``q`` (softmax of ``logits``; pass them if computed)."""
+        z = self.logits(q) if z is None else z
         z = np.exp(z - z.max())
         return z / z.sum()

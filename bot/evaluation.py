@@ -309,6 +309,14 @@ def cv_folds(train: str | Path, k: int = 10, offsets: Sequence[int] = (0, 30, 60
     return folds
 
 
+def default_offsets(train: str | Path) -> tuple[int, ...]:
+    """Row offsets of the cross-validation folds: 0/30/60 for a file with many rows per
+    category (Banking77: 127 at the median), 0/10/20 for small ones (pt_pt: 22, where 30
+    and 60 would fall back to the first rows and repeat one fold)."""
+    sizes = sorted(len(v) for c, v in group_by_category(read_rows(train)).items() if c != OOS)
+    return (0, 30, 60) if sizes and sizes[len(sizes) // 2] >= 80 else (0, 10, 20)
+
+
 def cross_validate(train: str | Path, k: int = 10, config: MatcherConfig | None = None, offsets: Sequence[int] = (0, 30, 60), thresholds: Thresholds = DEFAULT_THRESHOLDS, encoder=None,
                    locale: str = "") -> tuple[Figures, list[QuestionResult]]:
     all_results: list[QuestionResult] = []

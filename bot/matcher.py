@@ -398,7 +398,9 @@ class MatcherIndex:
         """(score, answer position, best variant) of the short list, best first, and the
         evidence the calibration reads: the question's best plain lexical similarity to any
         answer (how on-topic it is at all: classifiers' probabilities are high even for
-        unrelated text) and, when sentence vectors are used, its best cosine to any variant."""
+        unrelated text) and, when sentence vectors are used, its best cosine to any variant
+        and the embedding classifier's logit of the top answer (its softmax is high for any
+        question nearer that answer than the others; the logit is not)."""
         if limit <= 0 or not self.answer_ids:
             return [], ()
         text = self.correct_spelling(text)
@@ -445,7 +447,8 @@ class MatcherIndex:
         if allowed is not None:
             cos = np.where(np.repeat(allowed, np.diff(self.answer_start)), cos, -1.0)
         best = np.maximum.reduceat(cos, self.answer_start[:-1])
-        proba = _within(self.emb_classifier.proba(q), allowed)
+        z = self.emb_classifier.logits(q)
+        proba = _within(self.emb_classifier.proba(q, z), allowed)
         scores = cfg.fuse_lexical * lexical + cfg.fuse_cosine * best + cfg.fuse_classifier * proba
         short = _top(scores, min(len(scores), max(cfg.shortlist, limit + 1)))
         if allowed is not None:
@@ -454,7 +457,7 @@ class MatcherIndex:
         for a in short.tolist():
             lo, hi = int(self.answer_start[a]), int(self.answer_start[a + 1])
             final.append((float(scores[a]), a, lo + int(np.argmax(cos[lo:hi]))))
-        return final, (float(lex.max()), float(cos.max()))
+        return final, (float(lex.max()), float(cos.max()), float(z[final[0][1]]) if final else 0.0)
 
 
 def encoder_input(text: str) -> str:

@@ -1,11 +1,10 @@
-"""Snowball stemmers per language, the hand-written fallback, and the out-of-scope folds."""
+"""Snowball stemmers per language, the hand-written fallback; coverage over in-scope questions."""
 
-import csv
 import sys
 
 import pytest
 
-from bot import calibration_fit, evaluation, stemming
+from bot import evaluation, stemming
 from bot.matcher import DEFAULT_CONFIG, Entry, MatcherConfig, MatcherIndex
 from bot.features import _sim_features
 from bot.text import stem as handwritten
@@ -68,28 +67,6 @@ def test_question_is_stemmed_in_a_language_the_variants_have():
     assert single.stem_language("es") == "pt"
 
 
-def _write(path, rows):
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["text", "category"])
-        w.writerows(rows)
-
-
-def test_oos_folds_hold_every_fifth_category_out_of_scope(tmp_path):
-    train = tmp_path / "train.csv"
-    _write(train, [(f"question {i} about topic {c}", f"c{c}") for c in range(10) for i in range(4)])
-    folds = calibration_fit.oos_folds(train, k=2, offsets=(0, 1, 2), per_category=2)
-    assert len(folds) == 3
-    for j, (entries, questions) in enumerate(folds):
-        out = {f"c{c}" for c in range(10) if c % 5 == j}
-        assert out and not out & {e.answer_id for e in entries}
-        assert {c for c in {f"c{c}" for c in range(10)} - out} == {e.answer_id for e in entries}
-        assert all((cat == "oos") == any(f"topic {o[1:]}" in t for o in out) for t, cat in questions)
-    figures, results = calibration_fit.cross_validate_oos(train, k=2, offsets=(0, 1, 2))
-    assert figures.oos_questions == sum(r.expected == "oos" for r in results) > 0
-    assert figures.in_scope == len(results) - figures.oos_questions
-
-
 def test_coverage_in_scope_is_the_same_cut_over_in_scope_questions():
     def r(expected, predicted, conf):
         return evaluation.QuestionResult("q", expected, predicted, conf, "answer", conf, 0.0, 0.0)
@@ -103,6 +80,8 @@ def test_coverage_in_scope_is_the_same_cut_over_in_scope_questions():
 
 
 def test_file_language_is_read_from_the_train_rows(tmp_path):
+    from tests.bot.test_calibration_fit import _write
+
     train = tmp_path / "train.csv"
     _write(train, [("não recebi o meu pedido ainda", "a"), ("onde está a minha encomenda", "a"),
                    ("quero trocar a minha palavra-passe", "b")])
