@@ -91,10 +91,11 @@ class LexicalClassifier:
     regularises a little) and bounds the solve at variants x 256 x answers per pass.
     """
 
-    def __init__(self, texts: list[str], labels: np.ndarray, n_classes: int, cfg: "MatcherConfig"):
+    def __init__(self, texts: list[str], labels: np.ndarray, n_classes: int, cfg: "MatcherConfig",
+                 langs: list[str] | None = None):
         from scipy import sparse
 
-        r, c, counts, names, groups = _clf_features(texts, cfg)
+        r, c, counts, names, groups = _clf_features(texts, cfg, langs)
         self.vocab: dict[tuple[int, str], int] = {(int(gr), nm): i for i, (gr, nm) in enumerate(zip(groups.tolist(), names))}
         tf, g = 1.0 + np.log(counts), groups[c]
         n, f = len(texts), len(self.vocab)
@@ -145,8 +146,9 @@ class LexicalClassifier:
         sq = np.bincount(key, weights=v * v, minlength=n * 2)
         return v / np.sqrt(np.maximum(sq[key], 1e-30))
 
-    def proba(self, text: str) -> np.ndarray:
-        _, lc, counts, names, groups = _clf_features([text], self.cfg)
+    def proba(self, text: str, lang: str = "") -> np.ndarray:
+        """Class probabilities of ``text``, stemmed in ``lang`` (as the variants' languages)."""
+        _, lc, counts, names, groups = _clf_features([text], self.cfg, [lang])
         c = np.fromiter((self.vocab.get(k, -1) for k in zip(groups[lc].tolist(), (names[i] for i in lc.tolist()))), dtype=np.int64, count=len(lc))
         known = c >= 0
         c, g, tf = c[known], groups[lc][known], 1.0 + np.log(counts[known])
@@ -222,7 +224,13 @@ class EmbeddingClassifier:
             W, b = w[:dn].reshape(d, n_classes).astype(np.float32), w[dn:].astype(np.float32)
         self.W, self.b = W, b
 
-    def proba(self, q: np.ndarray) -> np.ndarray:
-        z = (q @ self.W + self.b).astype(np.float64)
+    def logits(self, q: np.ndarray) -> np.ndarray:
+        """Unnormalised class scores of the unit vector ``q`` (their maximum, unlike the
+        softmax's, stays low for a question near no answer: an out-of-scope signal)."""
+        return (q @ self.W + self.b).astype(np.float64)
+
+    def proba(self, q: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
+        """Class probabilities of ``q`` (softmax of ``logits``; pass them if computed)."""
+        z = self.logits(q) if z is None else z
         z = np.exp(z - z.max())
         return z / z.sum()

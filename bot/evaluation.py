@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
-import random
 import resource
 import time
 import tracemalloc
@@ -46,12 +45,25 @@ def group_by_category(rows: Iterable[tuple[str, str]]) -> "OrderedDict[str, list
     return groups
 
 
-def load_first_k(path: str | Path, k: int = 10, offset: int = 0) -> list[Entry]:
-    """Entries for the first-k protocol: rows ``offset..offset+k`` of each category, in file order."""
+def load_first_k(path: str | Path, k: int = 10, offset: int = 0, locale: str = "") -> list[Entry]:
+    """Entries for the first-k protocol: rows ``offset..offset+k`` of each category, in file
+    order; ``locale``: the answers' language (as an admin sets it on each answer)."""
     if k <= 0:
         raise ValueError("k must be positive")
     groups = group_by_category(read_rows(path))
-    return [Entry(cat, t) for cat, texts in groups.items() if cat != OOS for t in texts[offset : offset + k]]
+    return [Entry(cat, t, locale) for cat, texts in groups.items() if cat != OOS for t in texts[offset : offset + k]]
+
+
+def file_language(path: str | Path, k: int = 10) -> str:
+    """The language most of a train file's first-k rows are in (``intents.guess_language``):
+    the locale its answers get in the benchmark, read from the train file only."""
+    from bot.intents import guess_language
+
+    votes: dict[str, int] = {}
+    for e in load_first_k(path, k):
+        lang = guess_language(e.text)
+        votes[lang] = votes.get(lang, 0) + 1
+    return max(votes, key=lambda lang: (votes[lang], lang)) if votes else ""
 
 
 @dataclasses.dataclass
@@ -75,7 +87,8 @@ class Figures:
     answered_precision: float
     suggest_share: float
     suggest_contains_right: float  # share of suggested in-scope questions whose right answer was offered
-    coverage_at_90: float
+    coverage_at_90: float  # share of all questions (oos included: they can never be answered right)
+    coverage_at_90_in_scope: float  # the same cut, as a share of the in-scope questions (bench/README.md)
     oos_questions: int
     oos_answered: float  # share of oos questions answered (lower is better)
     latency_p50_ms: float
@@ -205,6 +218,7 @@ def summarize(results: Sequence[QuestionResult], build_seconds: float = 0.0, ind
         suggest_share=_share(sum(r.decision == "suggest" for r in results), n),
         suggest_contains_right=_share(sum(r.expected in getattr(r, "suggested", []) for r in suggested), len(suggested)),
         coverage_at_90=coverage_at_precision(results, 0.9),
+        coverage_at_90_in_scope=coverage_at_precision(results, 0.9) * _share(n, len(ins)),
         oos_questions=len(oos),
         oos_answered=_share(sum(r.decision == "answer" for r in oos), len(oos)),
         latency_p50_ms=_pct(lat, 50),
@@ -215,11 +229,13 @@ def summarize(results: Sequence[QuestionResult], build_seconds: float = 0.0, ind
     )
 
 
-def evaluate(train: str | Path, test: str | Path, k: int = 10, thresholds: Thresholds = DEFAULT_THRESHOLDS, config: MatcherConfig | None = None, encoder=None) -> tuple[Figures, list[QuestionResult]]:
-    """The benchmark: build from first-k of ``train``, ask every row of ``test``. With an
-    ``encoder``, the variants are encoded first (as stored vectors would be) and the build
-    time is the index build from those vectors; question latency includes encoding."""
-    entries = load_first_k(train, k)
+def evaluate(train: str | Path, test: str | Path, k: int = 10, thresholds: Thresholds = DEFAULT_THRESHOLDS, config: MatcherConfig | None = None, encoder=None,
+             locale: str = "") -> tuple[Figures, list[QuestionResult]]:
+    """The benchmark: build from first-k of ``train`` (answers in ``locale``), ask every row of
+    ``test``. With an ``encoder``, the variants are encoded first (as stored vectors would be)
+    and the build time is the index build from those vectors; question latency includes
+    encoding."""
+    entries = load_first_k(train, k, locale=locale)
     questions = read_rows(test)
     vectors = encoder.encode([encoder_input(e.text) for e in entries]) if encoder is not None else None
     tracemalloc.start()
@@ -274,7 +290,8 @@ def write_rows(results: Iterable[QuestionResult], path: str | Path) -> None:
 # --- cross-validation on train data only ---------------------------------------------------
 
 
-def cv_folds(train: str | Path, k: int = 10, offsets: Sequence[int] = (0, 30, 60), per_category: int = 20) -> list[tuple[list[Entry], list[tuple[str, str]]]]:
+def cv_folds(train: str | Path, k: int = 10, offsets: Sequence[int] = (0, 30, 60), per_category: int = 20,
+             locale: str = "") -> list[tuple[list[Entry], list[tuple[str, str]]]]:
     """Folds over train.csv: k rows per category at ``offset`` form the index; up to
     ``per_category`` other rows of that category (spread over the file) are the questions."""
     groups = group_by_category(read_rows(train))
@@ -284,7 +301,7 @@ def cv_folds(train: str | Path, k: int = 10, offsets: Sequence[int] = (0, 30, 60
         entries, questions = [], []
         for cat, texts in groups.items():
             chosen = texts[off : off + k] if off + k <= len(texts) else texts[:k]
-            entries += [Entry(cat, t) for t in chosen]
+            entries += [Entry(cat, t, locale) for t in chosen]
             rest = [t for t in texts if t not in chosen]
             step = max(1, len(rest) // per_category)
             questions += [(t, cat) for t in rest[::step][:per_category]]
@@ -292,125 +309,21 @@ def cv_folds(train: str | Path, k: int = 10, offsets: Sequence[int] = (0, 30, 60
     return folds
 
 
-def cross_validate(train: str | Path, k: int = 10, config: MatcherConfig | None = None, offsets: Sequence[int] = (0, 30, 60), thresholds: Thresholds = DEFAULT_THRESHOLDS, encoder=None) -> tuple[Figures, list[QuestionResult]]:
+def default_offsets(train: str | Path) -> tuple[int, ...]:
+    """Row offsets of the cross-validation folds: 0/30/60 for a file with many rows per
+    category (Banking77: 127 at the median), 0/10/20 for small ones (pt_pt: 22, where 30
+    and 60 would fall back to the first rows and repeat one fold)."""
+    sizes = sorted(len(v) for c, v in group_by_category(read_rows(train)).items() if c != OOS)
+    return (0, 30, 60) if sizes and sizes[len(sizes) // 2] >= 80 else (0, 10, 20)
+
+
+def cross_validate(train: str | Path, k: int = 10, config: MatcherConfig | None = None, offsets: Sequence[int] = (0, 30, 60), thresholds: Thresholds = DEFAULT_THRESHOLDS, encoder=None,
+                   locale: str = "") -> tuple[Figures, list[QuestionResult]]:
     all_results: list[QuestionResult] = []
-    for entries, questions in cv_folds(train, k, offsets):
+    for entries, questions in cv_folds(train, k, offsets, locale=locale):
         index = MatcherIndex.build(entries, config, encoder=encoder)
         all_results += run_questions(index, questions, thresholds)
     return summarize(all_results), all_results
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iters: int = 50) -> np.ndarray:
-    """Newton's method for logistic regression with an intercept; returns [a, b1, b2, ...]."""
-    X = np.hstack([np.ones((len(x), 1)), x])
-    w = np.zeros(X.shape[1])
-    for _ in range(iters):
-        p = 1 / (1 + np.exp(-np.clip(X @ w, -50, 50)))
-        g = X.T @ (p - y) + l2 * w
-        H = (X * (p * (1 - p))[:, None]).T @ X + l2 * np.eye(X.shape[1])
-        step = np.linalg.solve(H, g)
-        w -= step
-        if np.max(np.abs(step)) < 1e-8:
-            break
-    return w
-
-
-# Made-up questions unrelated to any answer set, used as "never right" examples when fitting
-# the calibration so that unrelated text gets a low confidence. Not taken from any test file.
-OFF_TOPIC = [
-    "what is the weather like in lisbon tomorrow",
-    "who won the football match last night",
-    "can you recommend a good pizza recipe",
-    "how tall is the eiffel tower",
-    "tell me a joke about cats",
-    "what time does the cinema open on sunday",
-    "my dog keeps barking at the neighbours",
-    "how do I fix a flat bicycle tyre",
-    "what is the capital of australia",
-    "play some relaxing music",
-    "qual a previsao do tempo para amanha",
-    "quem ganhou o jogo do flamengo",
-    "me indica um filme de terror",
-    "como faco bolo de cenoura",
-    "cual es la capital de francia",
-    "recomiendame una serie de television",
-    "que hora es en tokio",
-    "i love playing guitar on weekends",
-    "the printer in the office is out of paper",
-    "how many calories are in an apple",
-    "asdfgh qwerty zxcvb",
-    "lorem ipsum dolor sit amet",
-    # shop questions a banking answer set does not cover (and the reverse for a shop's)
-    "do you have these shoes in size 42",
-    "when will my pizza be delivered",
-    "can i return a dress i bought online",
-    "is the blue sofa still in stock",
-    "voces entregam no sabado",
-    "tienen esta camiseta en talla m",
-    # unrelated to any support topic
-    "what is the meaning of life",
-    "write me a poem about the sea",
-    "how do i train for a marathon",
-    "which planet is the largest",
-    "recommend a good book about history",
-    "o que significa saudade",
-    # gibberish and keyboard mashing
-    "jkjkjk lalala",
-    "qqqq wwww eeee",
-    "xpto 123 abc",
-    "hmmmm",
-]
-
-
-def calibration_features(train: str | Path, ks: Sequence[int] = (5, 10, 20), offsets: Sequence[int] = (0, 30, 60), config: MatcherConfig | None = None, off_topic: Sequence[str] = (), subsets: Sequence[int] = (0, 8, 25), seed: int = 3, encoder=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(features, right, uses_classifier) over cross-validation folds of train.csv alone.
-
-    Features per question: top score, margin to the runner-up, best plain similarity.
-    Several k and answer-set sizes (``subsets``: that many random categories; 0 = all), so
-    the fitted confidence does not assume one density or one number of answers.
-    ``off_topic`` questions (never right) teach it that unrelated text is low.
-    """
-    rng = random.Random(seed)
-    feats, right, clf = [], [], []
-    for k in ks:
-        for entries, questions in cv_folds(train, k, offsets):
-            cats = sorted({str(e.answer_id) for e in entries})
-            for size in subsets:
-                keep = set(rng.sample(cats, size)) if 0 < size < len(cats) else set(cats)
-                index = MatcherIndex.build([e for e in entries if str(e.answer_id) in keep], config, encoder=encoder)
-                asked = [(t, c) for t, c in questions if c in keep] + [(t, OOS) for t in off_topic]
-                # Questions of the dropped categories are out of scope for this answer set.
-                asked += [(t, OOS) for t, c in questions[:: max(1, len(questions) // 200)] if c not in keep]
-                for text, cat in asked:
-                    ranked, evidence = index.ranked(text, limit=2)
-                    if not ranked:
-                        continue
-                    top = ranked[0][0]
-                    feats.append((top, top - (ranked[1][0] if len(ranked) > 1 else 0.0), *evidence))
-                    right.append(float(str(index.answer_ids[ranked[0][1]]) == cat))
-                    clf.append(index.classifier is not None)
-    return np.asarray(feats), np.asarray(right), np.asarray(clf)
-
-
-def fit_calibration(train: str | Path, ks: Sequence[int] = (5, 10, 20), offsets: Sequence[int] = (0, 30, 60), config: MatcherConfig | None = None, off_topic: Sequence[str] = ()) -> dict[str, tuple[float, ...]]:
-    """Refit ``bot.matcher.CALIB_CLF`` (indexes with the classifier) and ``CALIB_SIM``
-    (similarity only) on train.csv alone; returns {"clf": (A, B, C, D), "sim": ...}."""
-    out = {}
-    X, y, clf = calibration_features(train, ks, offsets, config, off_topic)
-    out["clf"] = tuple(float(v) for v in fit_logistic(X[clf], y[clf]))
-    sim_cfg = dataclasses.replace(config or MatcherConfig(), use_classifier=False)
-    X, y, _ = calibration_features(train, ks, offsets, sim_cfg, off_topic)
-    out["sim"] = tuple(float(v) for v in fit_logistic(X, y))
-    return out
-
-
-def fit_fused_calibration(trains: Sequence[str | Path], encoder, ks: Sequence[int] = (5, 10, 20), offsets: Sequence[int] = (0, 30, 60), config: MatcherConfig | None = None, off_topic: Sequence[str] = ()) -> tuple[float, ...]:
-    """Refit ``bot.matcher.CALIB_FUSED`` on several train files together (Banking77, pt_pt,
-    es), so one confidence holds across languages and answer-set sizes; train files only."""
-    parts = [calibration_features(t, ks, offsets, config, off_topic, encoder=encoder) for t in trains]
-    X = np.vstack([p[0] for p in parts])
-    y = np.concatenate([p[1] for p in parts])
-    return tuple(float(v) for v in fit_logistic(X, y))
 
 
 def choose_thresholds(results: Sequence[QuestionResult], target_precision: float = 0.92) -> float:
@@ -432,6 +345,19 @@ def _pct(sorted_values: Sequence[float], p: float) -> float:
     i = min(len(sorted_values) - 1, max(0, math.ceil(p / 100 * len(sorted_values)) - 1))
     return float(sorted_values[i])
 
+
+# The calibration fit lives in bot.calibration_fit (it uses the folds above); its names stay
+# reachable from here, where the benchmark and older callers look for them.
+_FIT_NAMES = ("OFF_TOPIC", "calibration_features", "cross_validate_oos", "fit_calibration", "fit_fused_calibration",
+              "fit_logistic", "oos_folds")
+
+
+def __getattr__(name: str):
+    if name in _FIT_NAMES:
+        from bot import calibration_fit
+
+        return getattr(calibration_fit, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "Candidate",

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from bot.stemming import stemmer_for
 from bot.text import STOPWORDS, fold_many, stem
 
 
@@ -39,6 +40,24 @@ def _wb_grams(word: str, lo: int, hi: int) -> tuple[str, ...]:
     return tuple(out)
 
 
+
+
+def _token_stems(t: "_Tokens", langs: list[str] | None, snowball: bool) -> tuple[np.ndarray, list[str]]:
+    """Stem id of every token of ``t`` and the distinct stems. Each text is stemmed in its own
+    language (``langs``, one per text; ``bot.stemming``); each distinct (word, language) pair
+    is stemmed once."""
+    distinct = sorted(set(langs)) if langs else [""]
+    if len(distinct) == 1:
+        fn = stemmer_for(distinct[0], snowball)
+        stem_id, names = _ids(fn(w) for w in t.words)
+        return stem_id[t.tok], names
+    code = {lang: i for i, lang in enumerate(distinct)}
+    doc_lang = np.fromiter((code[lang] for lang in langs), dtype=np.int64, count=len(langs))
+    pair = t.tok * len(distinct) + doc_lang[t.doc]
+    uniq, inv = np.unique(pair, return_inverse=True)
+    fns = [stemmer_for(lang, snowball) for lang in distinct]
+    stem_id, names = _ids(fns[p % len(distinct)](t.words[p // len(distinct)]) for p in uniq.tolist())
+    return stem_id[inv.reshape(-1)], names
 
 
 class _Tokens:
@@ -115,25 +134,25 @@ def _assemble(n_docs: int, parts: list[tuple[np.ndarray, np.ndarray, list[str], 
     return rows, m.indices.astype(np.int64), m.data, [names[i] for i in keep], grp[keep]
 
 
-def _sim_features(texts: list[str], cfg: "MatcherConfig"):
-    """The similarity model's features of ``texts`` (see ``_features`` for one text).
+def _sim_features(texts: list[str], cfg: "MatcherConfig", langs: list[str] | None = None):
+    """The similarity model's features of ``texts``; ``langs``: each text's language, for the
+    stemmer (None: the hand-written one for all).
 
     Returns rows, cols, counts, names, groups (as ``_assemble``) and each text's normalised
     form (its content stems joined by spaces; "" for a text with no words).
     """
     t = _Tokens(texts)
     words = t.words
-    stems = [_stem(w) for w in words]
+    tok_stem, stem_names = _token_stems(t, langs, cfg.snowball)
     raw_stop = np.fromiter((w in STOPWORDS for w in words), dtype=bool, count=len(words))
-    stem_stop = np.fromiter((s in STOPWORDS for s in stems), dtype=bool, count=len(words))
+    stem_stop = np.fromiter((s in STOPWORDS for s in stem_names), dtype=bool, count=len(stem_names))
     keep_raw = ~raw_stop[t.tok]
-    keep_word = keep_raw & ~stem_stop[t.tok]
+    keep_word = keep_raw & ~stem_stop[tok_stem]
     # A text of stopwords only ("how are you") keeps all its words rather than nothing.
     fallback = (np.bincount(t.doc[keep_word], minlength=t.n_docs) == 0)[t.doc]
     keep_raw |= fallback
     keep_word |= fallback
-    stem_id, stem_names = _ids(stems)
-    wd, ws = t.doc[keep_word], stem_id[t.tok[keep_word]]
+    wd, ws = t.doc[keep_word], tok_stem[keep_word]
     parts = [(wd, ws, ["w:" + s for s in stem_names], 0)]
     if cfg.w_bigram:
         same = wd[1:] == wd[:-1]
@@ -145,20 +164,21 @@ def _sim_features(texts: list[str], cfg: "MatcherConfig"):
         flat, starts, gram_names = _grams_of_words(words, lambda w: _char_grams(w, cfg.char_ngrams))
         gids, gdocs = _gather(flat, starts, t.tok[keep_raw], t.doc[keep_raw])
         parts.append((gdocs, gids, gram_names, 2))
-    kept = [stems[i] for i in t.tok[keep_word].tolist()]
+    kept = [stem_names[i] for i in ws.tolist()]
     ends = np.cumsum(np.bincount(wd, minlength=t.n_docs)).tolist()
     norms = [" ".join(kept[s:e]) for s, e in zip([0] + ends[:-1], ends)]
     return (*_assemble(t.n_docs, parts), norms, words)
 
 
-def _clf_features(texts: list[str], cfg: "MatcherConfig"):
-    """The classifier's features of ``texts`` as ``_assemble`` returns them: group 0 holds
+def _clf_features(texts: list[str], cfg: "MatcherConfig", langs: list[str] | None = None):
+    """The classifier's features of ``texts`` (each stemmed in its language of ``langs``, as
+    ``_sim_features``) as ``_assemble`` returns them: group 0 holds
     stemmed word 1-2-grams of words of 2+ letters (stopwords kept, since "card not working"
     and "card working" differ by one), group 1 char_wb n-grams of every folded word."""
     t = _Tokens(texts)
-    stem_id, stem_names = _ids(_stem(w) for w in t.words)
+    tok_stem, stem_names = _token_stems(t, langs, cfg.snowball)
     long = np.fromiter((len(w) > 1 for w in t.words), dtype=bool, count=len(t.words))[t.tok]
-    wd, ws = t.doc[long], stem_id[t.tok[long]]
+    wd, ws = t.doc[long], tok_stem[long]
     same = wd[1:] == wd[:-1]
     k = len(stem_names)
     pair_id, pairs = np.unique(ws[:-1][same] * k + ws[1:][same], return_inverse=True)

@@ -34,14 +34,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 from collections.abc import Iterable
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from bot.calibration import CALIB_CLF, CALIB_FUSED, CALIB_SIM, confidence  # noqa: F401  (re-exported)
 from bot.classifier import EmbeddingClassifier, LexicalClassifier
 from bot.features import _clf_features, _sim_features, _stem  # noqa: F401  (tests import them from here)
+from bot.stemming import language_code
 from bot.text import MAX_CHARS, STOPWORDS, fold
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,9 @@ class MatcherConfig:
     """Scoring knobs. Defaults chosen by cross-validation on train.csv (bench/README.md)."""
 
     w_word: float = 1.0
+    # Snowball stemmer (PyStemmer) in each text's language for pt/es/en; False, or a text of
+    # another language: the hand-written stemmer of ``bot.text`` (bot.stemming).
+    snowball: bool = True
     w_bigram: float = 0.15
     w_char: float = 1.0
     char_ngrams: tuple[int, ...] = (3, 4)
@@ -112,18 +116,6 @@ class MatcherConfig:
 
 DEFAULT_CONFIG = MatcherConfig()
 
-# Logistic calibration: confidence = 1 / (1 + exp(-(A + B*top + C*margin + D*evidence))), where
-# ``top`` is the best answer's score, ``margin`` its lead over the runner-up and ``evidence``
-# the question's best plain similarity to any answer. Fitted with
-# ``bot.evaluation.fit_calibration`` on Banking77 train.csv only (first-k indexes, k in 5/10/20,
-# offsets 0/30/60, all 77 / 25 / 8 categories, off-topic questions); see bench/README.md.
-# CALIB_CLF is for indexes that use the classifier (small answer sets), CALIB_SIM for the rest.
-CALIB_CLF = (-2.2130, -7.2993, 10.7005, 9.0511)
-CALIB_SIM = (-3.2283, 2.1622, 9.1776, 3.7138)
-# With sentence vectors: confidence = sigmoid(A + B*top + C*margin + D*lexical evidence + E*best
-# cosine), fitted on the Banking77, pt_pt and es train files together (k = 5/10/20, several
-# answer-set sizes, off-topic questions), with the default encoder; see bench/README.md.
-CALIB_FUSED = (-4.3936, -6.2409, 11.1074, 4.3608, 5.8592)
 
 
 
@@ -188,6 +180,8 @@ class MatcherIndex:
         self.emb_classifier: EmbeddingClassifier | None = None
         self.fused_calibration: tuple[float, ...] = CALIB_FUSED
         self.answer_locale: list[str] = []  # locale of each answer's first entry (its title)
+        self.main_language = ""  # the language code most variants are in (for the stemmer)
+        self.languages: frozenset[str] = frozenset()  # the variants' language codes
 
     @property
     def fused(self) -> bool:
@@ -212,7 +206,8 @@ class MatcherIndex:
         entries = list(entries)
         if not entries:
             return self
-        r_a, c_a, counts, names, groups, norms, words = _sim_features([e.text for e in entries], cfg)
+        langs = [language_code(e.locale) for e in entries]
+        r_a, c_a, counts, names, groups, norms, words = _sim_features([e.text for e in entries], cfg, langs)
         # A variant with no words cannot match anything. Answers keep first-seen order and
         # their variants entry order.
         has_words = np.bincount(r_a, minlength=len(entries)) > 0
@@ -232,6 +227,12 @@ class MatcherIndex:
         new_row = np.full(len(entries), -1, dtype=np.int64)
         new_row[order] = np.arange(len(order))
         self.variant_text = [entries[i].text for i in order.tolist()]
+        variant_langs = [langs[i] for i in order.tolist()]
+        counted: dict[str, int] = {}
+        for lang in variant_langs:
+            counted[lang] = counted.get(lang, 0) + 1
+        self.main_language = max(counted, key=lambda lang: (counted[lang], lang))
+        self.languages = frozenset(counted)
         self.variant_norm = [norms[i] for i in order.tolist()]
         n_var, n_ans, n_feat = len(order), len(self.answer_ids), len(names)
         self.answer_start = np.zeros(n_ans + 1, dtype=np.int64)
@@ -263,7 +264,7 @@ class MatcherIndex:
         cv = _normalise_rows(ca, self.group_of[cc], cv, n_ans, self.gw)
         self.centroids = _Inverted(ca, cc, cv, n_ans, n_feat)
         if cfg.use_classifier and n_ans > 1 and n_var <= cfg.clf_max_variants and n_var * min(n_var, cfg.clf_rank) * n_ans <= cfg.clf_max_work:
-            clf = LexicalClassifier(self.variant_text, variant_answer, n_ans, cfg)
+            clf = LexicalClassifier(self.variant_text, variant_answer, n_ans, cfg, langs=variant_langs)
             if clf.W is not None:
                 self.classifier = clf
                 self.calibration = CALIB_CLF
@@ -301,8 +302,21 @@ class MatcherIndex:
             logger.error("encoding a question failed, matching on words only: %s", exc)
             return None
 
-    def _query_vector(self, text: str) -> tuple[np.ndarray, np.ndarray, str]:
-        _, lc, counts, names, groups, norms, _ = _sim_features([text], self.cfg)
+    def stem_language(self, language: str | None, text: str = "") -> str:
+        """The language a question is stemmed in: the customer's (guessed from ``text`` when
+        not given and the answers are in several languages) when some answers are in it,
+        else the language most variants are in: a wrong guess must not give the question
+        stems that no variant has."""
+        present = self.languages
+        if not language and len(present) > 1 and text:
+            from bot.intents import guess_language
+
+            language = guess_language(text, default=self.main_language)
+        code = language_code(language)
+        return code if code and code in present else self.main_language
+
+    def _query_vector(self, text: str, lang: str = "") -> tuple[np.ndarray, np.ndarray, str]:
+        _, lc, counts, names, groups, norms, _ = _sim_features([text], self.cfg, [lang])
         norm = norms[0]
         if not len(lc) or not self.vocab:
             return np.zeros(0, dtype=np.int64), np.zeros(0), norm
@@ -315,12 +329,13 @@ class MatcherIndex:
         known = f >= 0
         return f[known], v[known], norm
 
-    def raw_scores(self, text: str) -> tuple[np.ndarray, np.ndarray, str]:
-        """Per-answer lexical scores (before rapidfuzz) and the per-variant cosines."""
+    def raw_scores(self, text: str, lang: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+        """Per-answer lexical scores (before rapidfuzz) and the per-variant cosines; ``lang``:
+        the stemmer's language (default: ``stem_language(None)``)."""
         n_ans = len(self.answer_ids)
         if self.variants is None or n_ans == 0:
             return np.zeros(0), np.zeros(0), ""
-        fids, q, norm = self._query_vector(text)
+        fids, q, norm = self._query_vector(text, self.main_language if lang is None else lang)
         if not len(fids):
             return np.zeros(n_ans), np.zeros(self.size), norm
         vs = self.variants.dot(fids, q)
@@ -383,11 +398,14 @@ class MatcherIndex:
         """(score, answer position, best variant) of the short list, best first, and the
         evidence the calibration reads: the question's best plain lexical similarity to any
         answer (how on-topic it is at all: classifiers' probabilities are high even for
-        unrelated text) and, when sentence vectors are used, its best cosine to any variant."""
+        unrelated text) and, when sentence vectors are used, its best cosine to any variant
+        and the embedding classifier's logit of the top answer (its softmax is high for any
+        question nearer that answer than the others; the logit is not)."""
         if limit <= 0 or not self.answer_ids:
             return [], ()
         text = self.correct_spelling(text)
-        lex, vs, norm = self.raw_scores(text)
+        lang = self.stem_language(language, text)
+        lex, vs, norm = self.raw_scores(text, lang)
         if not norm:
             return [], ()
         allowed = self.language_mask(language)
@@ -401,7 +419,7 @@ class MatcherIndex:
         w = 0.0
         if self.classifier is not None:
             w = cfg.clf_weight
-            scores = w * _within(self.classifier.proba(text), allowed) + (1 - w) * lex
+            scores = w * _within(self.classifier.proba(text, lang), allowed) + (1 - w) * lex
         if q is not None:
             return self._ranked_fused(scores, lex, q, limit, allowed)
         m = min(len(scores), max(cfg.shortlist, limit + 1))
@@ -429,7 +447,8 @@ class MatcherIndex:
         if allowed is not None:
             cos = np.where(np.repeat(allowed, np.diff(self.answer_start)), cos, -1.0)
         best = np.maximum.reduceat(cos, self.answer_start[:-1])
-        proba = _within(self.emb_classifier.proba(q), allowed)
+        z = self.emb_classifier.logits(q)
+        proba = _within(self.emb_classifier.proba(q, z), allowed)
         scores = cfg.fuse_lexical * lexical + cfg.fuse_cosine * best + cfg.fuse_classifier * proba
         short = _top(scores, min(len(scores), max(cfg.shortlist, limit + 1)))
         if allowed is not None:
@@ -438,7 +457,7 @@ class MatcherIndex:
         for a in short.tolist():
             lo, hi = int(self.answer_start[a]), int(self.answer_start[a + 1])
             final.append((float(scores[a]), a, lo + int(np.argmax(cos[lo:hi]))))
-        return final, (float(lex.max()), float(cos.max()))
+        return final, (float(lex.max()), float(cos.max()), float(z[final[0][1]]) if final else 0.0)
 
 
 def encoder_input(text: str) -> str:
@@ -463,19 +482,3 @@ def _top(scores: np.ndarray, m: int) -> np.ndarray:
     """Positions of the ``m`` best scores, best first, ties by position (deterministic)."""
     part = np.argpartition(-scores, m - 1)[:m] if m < len(scores) else np.arange(len(scores))
     return part[np.lexsort((part, -scores[part]))]
-
-
-def confidence(score: float, margin: float, calibration: tuple[float, ...] | None = None,
-               evidence: float | tuple[float, ...] = 0.0) -> float:
-    """Calibrated probability that an answer with this score and lead is the right one.
-
-    For candidates after the first, ``margin`` is negative (distance below the top), which
-    keeps confidences sorted like the ranking. ``evidence`` (``MatcherIndex.ranked``) is the
-    same for every candidate of one question; ``calibration`` has one weight per evidence
-    value after the intercept and the score and margin weights.
-    """
-    a, b, c, *rest = calibration or CALIB_SIM
-    extra = evidence if isinstance(evidence, tuple) else (evidence,)
-    z = a + b * score + c * margin + sum(w * e for w, e in zip(rest, extra))
-    z = max(-50.0, min(50.0, z))
-    return round(1.0 / (1.0 + math.exp(-z)), 6)

@@ -44,7 +44,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         try:
             if test:
-                figures, results = evaluation.evaluate(train, test, k, encoder=enc)
+                # The answers' locale (for the stemmer): the train file's language, as bench/bot_eval.py.
+                figures, results = evaluation.evaluate(train, test, k, encoder=enc, locale=evaluation.file_language(train, k))
                 figures.encoder_rss_mb = enc_mb
                 self.stdout.write(f"# {test}, index = first {k} rows per category of {train}")
                 self.stdout.write("\n".join(figures.lines()))
