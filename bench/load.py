@@ -449,8 +449,8 @@ def report(out: dict) -> None:
         f = c[part]
         label = {"new": "inbound message, new customer", "returning": "inbound message, returning customer",
                  "bot_task": "its bot task (in the worker, after the broadcast)"}[part]
-        print(f"processing ({c['vendor']}) {label}: median {f['ms']:.1f} ms, {f['queries']:.0f} queries "
-              f"({f['statements']:.0f} statements with BEGIN/COMMIT/SAVEPOINT)")
+        print(f"processing ({c['vendor']}) {label}: {f['ms']:.1f} ms and {f['queries']:.1f} queries per message "
+              f"in batches of {c.get('batch', 1)} ({f['statements']:.1f} statements with BEGIN/COMMIT/SAVEPOINT)")
     print(f"sockets: {p['socket_counts']}; {p['final_load']}")
 
 

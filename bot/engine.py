@@ -135,10 +135,38 @@ def email_mode(settings_row: BotSettings, inbox) -> bool:
 def prematch(text: str, *, inbox=None, language: str | None = None) -> tuple[Any, str | None, list]:
     """The matcher's candidates for ``text`` (the CPU-heavy part), computed before any
     transaction so the database's write lock is never held while the matcher runs. Pass the
-    result to ``evaluate(prematched=...)``; it is used only if the index and the language are
-    still the same."""
+    result to ``evaluate(prematched=...)``; it is used if the language is still the same (with
+    the index it was matched against: answers deleted or switched off since are still left out)."""
     index = index_cache.get_index(inbox)
     return index, language, (index.match(text, limit=CANDIDATE_LIMIT, language=language) if index.size else [])
+
+
+def prematch_many(texts: list[str], *, inbox=None, languages: list[str | None]) -> list[tuple[Any, str | None, list]]:
+    """``prematch`` for several questions of one inbox, their sentence vectors encoded in one
+    call (a batch of webhook messages: ``bot.handlers.BotHandler.prepare_many``)."""
+    index = index_cache.get_index(inbox)
+    if not index.size:
+        return [(index, language, []) for language in languages]
+    vectors = index.question_vectors(list(texts))
+    return [(index, language, index.match(text, limit=CANDIDATE_LIMIT, language=language, vector=vector))
+            for text, language, vector in zip(texts, languages, vectors)]
+
+
+def warm_up() -> int:
+    """Load the sentence encoder and build the indexes now (a worker starting), not on the
+    first customer's question. Returns how many indexes were built."""
+    from django.conf import settings
+
+    from inbox.models import Inbox
+
+    from . import encoders
+
+    encoders.get_encoder(settings.BOT_ENCODER, threads=settings.BOT_ENCODER_THREADS)
+    before = index_cache.builds
+    index_cache.get_index(None)
+    for inbox in Inbox.objects.filter(enabled=True):
+        index_cache.get_index(inbox)
+    return index_cache.builds - before
 
 
 def evaluate(text: str, *, inbox=None, settings_row: BotSettings | None = None, misses_so_far: int = 0,
@@ -150,10 +178,12 @@ def evaluate(text: str, *, inbox=None, settings_row: BotSettings | None = None, 
     deleted since the index was built; ``answers`` maps id → CannedAnswer.
     """
     settings_row = settings_row or (bot_services.settings_for(inbox) if inbox is not None else BotSettings())
-    index = index_cache.get_index(inbox)
-    if prematched is not None and prematched[0] is index and prematched[1] == language:
-        raw = prematched[2]
+    if prematched is not None and prematched[1] == language:
+        # Matched a moment ago, before the handlers' transaction (``prepare``): the index it
+        # used is the one to answer with (an edit since then applies from the next message).
+        index, raw = prematched[0], prematched[2]
     else:
+        index = index_cache.get_index(inbox)
         raw = index.match(text, limit=CANDIDATE_LIMIT, language=language) if index.size else []
     answers = CannedAnswer.objects.in_bulk([c.answer_id for c in raw])
     # The index may predate a deletion or deactivation: skip what is gone.

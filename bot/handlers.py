@@ -29,6 +29,26 @@ class BotHandler:
             message.bot_prematched = engine.prematch(
                 text, inbox=conversation.inbox, language=engine.customer_language(conversation, message))
 
+    def prepare_many(self, messages) -> None:
+        """``prepare`` for a batch of messages: the questions of each inbox encoded in one call."""
+        by_inbox: dict[int, list] = {}
+        for message in messages:
+            conversation = message.conversation
+            text = (message.text or "").strip()
+            if conversation.status == conversation.Status.BOT and text:
+                by_inbox.setdefault(conversation.inbox_id, []).append(
+                    (message, text, engine.customer_language(conversation, message)))
+        for items in by_inbox.values():
+            inbox = items[0][0].conversation.inbox
+            results = engine.prematch_many([text for _, text, _ in items], inbox=inbox,
+                                           languages=[language for _, _, language in items])
+            for (message, _, _), prematched in zip(items, results):
+                message.bot_prematched = prematched
+
+    def warm_up(self) -> None:
+        """Load the encoder and the indexes when a worker starts (``inbox.services.hooks``)."""
+        engine.warm_up()
+
     def __call__(self, message) -> bool:
         conversation = message.conversation
         if conversation.status != conversation.Status.BOT:

@@ -315,6 +315,18 @@ class MatcherIndex:
         code = language_code(language)
         return code if code and code in present else self.main_language
 
+    def question_vectors(self, texts: list[str]) -> list[np.ndarray | None]:
+        """The sentence vectors of several questions in one encoder call (what ``match`` would
+        encode for each: the spelling-corrected text), for ``match(..., vector=...)``; Nones
+        without an encoder or when it fails."""
+        if self.encoder is None or not texts:
+            return [None] * len(texts)
+        try:
+            return list(self.encoder.encode([encoder_input(self.correct_spelling(t)) for t in texts]))
+        except Exception as exc:
+            logger.error("encoding questions failed, matching on words only: %s", exc)
+            return [None] * len(texts)
+
     def _query_vector(self, text: str, lang: str = "") -> tuple[np.ndarray, np.ndarray, str]:
         _, lc, counts, names, groups, norms, _ = _sim_features([text], self.cfg, [lang])
         norm = norms[0]
@@ -347,13 +359,15 @@ class MatcherIndex:
         c = self.cfg.centroid_weight
         return ((1 - c) * best + c * cs) / self.gw.sum(), vs, norm
 
-    def match(self, text: str, limit: int = 5, language: str | None = None) -> list[Candidate]:
+    def match(self, text: str, limit: int = 5, language: str | None = None,
+              vector: np.ndarray | None = None) -> list[Candidate]:
         """Best answers for ``text``, best first, one per answer. [] if nothing can match.
+        ``vector``: the question's sentence vector when already encoded (``question_vectors``).
 
         ``language``: the customer's language, when known. If some answers are in it, only
         those compete: a multilingual encoder finds the English copy of a Portuguese answer
         as close as the Portuguese one, and the customer should get their own language."""
-        ranked, evidence = self.ranked(text, limit, language)
+        ranked, evidence = self.ranked(text, limit, language, vector=vector)
         if not ranked:
             return []
         calibration = self.fused_calibration if len(evidence) > 1 else self.calibration
@@ -394,7 +408,8 @@ class MatcherIndex:
         mask = np.fromiter((loc == language for loc in self.answer_locale), dtype=bool, count=len(self.answer_locale))
         return mask if mask.any() and not mask.all() else None
 
-    def ranked(self, text: str, limit: int = 5, language: str | None = None) -> tuple[list[tuple[float, int, int]], tuple[float, ...]]:
+    def ranked(self, text: str, limit: int = 5, language: str | None = None, *,
+               vector: np.ndarray | None = None) -> tuple[list[tuple[float, int, int]], tuple[float, ...]]:
         """(score, answer position, best variant) of the short list, best first, and the
         evidence the calibration reads: the question's best plain lexical similarity to any
         answer (how on-topic it is at all: classifiers' probabilities are high even for
@@ -411,7 +426,7 @@ class MatcherIndex:
         allowed = self.language_mask(language)
         if allowed is not None:
             lex = np.where(allowed, lex, 0.0)
-        q = self.question_vector(text) if self.fused else None
+        q = (vector if vector is not None else self.question_vector(text)) if self.fused else None
         if q is None and not np.any(lex > 0):
             return [], ()
         scores = lex

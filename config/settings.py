@@ -374,8 +374,13 @@ WIDGET_TOKEN_MAX_AGE = int(os.environ.get("WIDGET_TOKEN_MAX_AGE", str(60 * 60 * 
 WIDGET_MAX_UPLOAD_BYTES = int(os.environ.get("WIDGET_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))
 #: Seconds before an unseen web-chat reply is copied by e-mail to a visitor who left an address.
 WEBCHAT_EMAIL_COPY_DELAY = int(os.environ.get("WEBCHAT_EMAIL_COPY_DELAY", "120"))
-#: Stored webhook events processed per transaction (inbox/inbound_batch.py).
-WEBHOOK_BATCH_SIZE = int(os.environ.get("WEBHOOK_BATCH_SIZE", "10"))
+#: Stored webhook events processed per transaction by the pump (inbox/inbound_batch.py); the
+#: batch's customer messages get one handler task (the bot encodes their questions together).
+WEBHOOK_BATCH_SIZE = int(os.environ.get("WEBHOOK_BATCH_SIZE", "50"))
+#: The pump (inbox/inbound_pump.py): one thread per worker process; a request's nudge wakes it at
+#: once (PostgreSQL: NOTIFY across processes); it looks anyway after this many idle seconds.
+WEBHOOK_PUMP = env_bool("WEBHOOK_PUMP", True)
+WEBHOOK_PUMP_IDLE_SECONDS = float(os.environ.get("WEBHOOK_PUMP_IDLE_SECONDS", "1"))
 OUTBOUND_MAX_ATTEMPTS = int(os.environ.get("OUTBOUND_MAX_ATTEMPTS", "6"))
 OUTBOUND_RETRY_BASE_SECONDS = float(os.environ.get("OUTBOUND_RETRY_BASE_SECONDS", "5"))
 MAIL_POLL_SECONDS = int(os.environ.get("MAIL_POLL_SECONDS", "60"))

@@ -132,8 +132,18 @@ def process_webhook_event(event_id: int) -> WebhookEvent:
     event = WebhookEvent.objects.select_related("inbox").get(pk=event_id)
     if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.REJECTED):
         return event
-    attempts = event.attempts + 1
-    WebhookEvent.objects.filter(pk=event.pk).update(attempts=attempts)
+    event.attempts += 1
+    WebhookEvent.objects.filter(pk=event.pk).update(attempts=event.attempts)
+    process_loaded_event(event)
+    event.refresh_from_db()
+    return event
+
+
+def process_loaded_event(event: WebhookEvent) -> str:
+    """Parse and apply ``event`` (loaded with its inbox, this attempt already counted in
+    ``event.attempts``: the batch does both for many events at once) and record the outcome.
+    Returns the new status."""
+    attempts = event.attempts
     inbox = event.inbox
     if inbox is None or not inbox.enabled:
         return _finish(event, WebhookEvent.Status.FAILED, "The inbox was deleted or disabled; nothing was imported.",
@@ -156,14 +166,12 @@ def process_webhook_event(event_id: int) -> WebhookEvent:
 
 
 def _finish(event: WebhookEvent, status: str, error: str, summary: str = "", *,
-            failures: list[dict[str, str]] | None = None, attempts: int | None = None) -> WebhookEvent:
-    """Record the outcome; ``attempts`` (for failures worth retrying) schedules the next try."""
+            failures: list[dict[str, str]] | None = None, attempts: int | None = None) -> str:
+    """Record the outcome (one UPDATE); ``attempts`` (for failures worth retrying) schedules the next try."""
     next_attempt_at = None
     if status == WebhookEvent.Status.FAILED and attempts is not None:
         next_attempt_at = webhook_events.next_attempt(attempts)
-    with transaction.atomic():
-        WebhookEvent.objects.filter(pk=event.pk).update(
-            status=status, error=clean_text(error, 10_000), summary=clean_text(summary), failures=failures or [],
-            next_attempt_at=next_attempt_at, processed_at=timezone.now())
-    event.refresh_from_db()
-    return event
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        status=status, error=clean_text(error, 10_000), summary=clean_text(summary), failures=failures or [],
+        next_attempt_at=next_attempt_at, processed_at=timezone.now())
+    return status

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 
 from django.conf import settings
 from django.utils import timezone
@@ -20,7 +21,7 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 from channels_adapters.base import InboundAttachment
 from channels_adapters.registry import get_adapter
 
-from . import queue, services, webhook_events
+from . import inbound_pump, queue, services, webhook_events
 from .inbound import process_webhook_event
 from .inbound_batch import process_waiting_events
 from .mail_polling import due_inboxes, poll_inbox, poll_interval
@@ -40,15 +41,39 @@ def deliver_message(message_id: int) -> str:
 
 
 @queue.register("inbox.process_webhook")
-@db_task(priority=10)  # first: customer messages reach agents before bot answers and sends go out
+@db_task(priority=10)
 def process_webhook(event_id: int) -> None:
+    """Kept for tasks queued before the pump existed: the webhook request enqueues nothing now
+    (``inbox.inbound_pump``)."""
     process_waiting_events(event_id)
+
+
+@HUEY.on_startup("webhook-pump")
+def start_webhook_pump() -> None:
+    """Called in each worker thread as it starts. Every worker process (``serve``'s in-process
+    worker, ``run_huey``) runs one pump thread that processes stored webhook events in batches.
+    Worker threads write in the background lane of the embedded SQLite write queue: a webhook
+    request's INSERT goes before their long transactions (``config/sqlite/base.py``)."""
+    threading.current_thread().background_writer = True
+    inbound_pump.start()
+
+
+@HUEY.on_shutdown("webhook-pump")
+def stop_webhook_pump() -> None:
+    inbound_pump.stop()
 
 
 @queue.register("inbox.run_inbound_handlers")
 @db_task(priority=5)
 def run_inbound_handlers(message_id: int, auto_reply: bool = True) -> None:
     services.run_inbound_handlers_for(message_id, auto_reply=auto_reply)
+
+
+@queue.register("inbox.run_inbound_handlers_batch")
+@db_task(priority=5)
+def run_inbound_handlers_batch(message_ids: list[int], auto_reply: bool = True) -> None:
+    """The handlers of one pump batch's customer messages (the bot encodes their questions together)."""
+    services.run_inbound_handlers_for_many(message_ids, auto_reply=auto_reply)
 
 
 @queue.register("inbox.download_attachment")

@@ -1,5 +1,5 @@
-"""Webhook endpoints, one URL per inbox: verify, store the raw event, answer fast, process in a
-task. Bad requests still leave a trace (a rejected ``WebhookEvent``) for the admin.
+"""Webhook endpoints, one URL per inbox: verify, store the raw event, answer fast; the pump
+(``inbound_pump``) processes stored events in batches. Bad requests still leave a trace (a rejected ``WebhookEvent``) for the admin.
 
 This is the HTTP side of ``inbound``: adapters (``channels_adapters``) only verify and parse."""
 
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from channels_adapters.base import WebhookRejected
 from channels_adapters.registry import get_adapter
 
-from . import queue, webhook_events
+from . import inbound_pump, webhook_events
 from .inbound import record_webhook_event
 from .models import Inbox, WebhookEvent
 
@@ -103,8 +103,12 @@ def webhook(request: HttpRequest, channel_kind: str, public_id: str) -> HttpResp
     except RecursionError:
         return _refuse(request, **refuse, body=body, error="400: request body nests too deeply to read",
                        status=400, authenticated=True)
+    # The stored row is the queue entry: one INSERT, a nudge after the commit, the answer. The
+    # pump (inbox/inbound_pump.py) processes it with its neighbours in a batch. In a transaction
+    # so that on SQLite it takes the write queue's request lane (config/sqlite/base.py) instead of
+    # retrying in SQLite's busy handler behind the pump's batch.
     with transaction.atomic():
         event = record_webhook_event(inbox=inbox, channel_kind=channel_kind, public_id=public_id, body=body,
                                      headers=headers)
-        queue.enqueue("inbox.process_webhook", event.pk)
+        inbound_pump.nudge()
     return JsonResponse({"received": event.pk})

@@ -89,3 +89,31 @@ class _Atomic:
         else:
             self.conn.rollback()
         self.conn.set_autocommit(True)
+
+
+def test_requests_go_before_waiting_background_writers_but_never_starve_them():
+    from config.sqlite import base
+
+    lock = FairLock()
+    lock.acquire(background=True)  # a batch holds the lock
+    order: list[str] = []
+
+    def writer(name: str, background: bool) -> None:
+        lock.acquire(background=background)
+        order.append(name)
+        lock.release()
+
+    def start(name: str, background: bool) -> threading.Thread:
+        asked = lock._next_background + lock._next_ticket
+        t = threading.Thread(target=writer, args=(name, background))
+        t.start()
+        while lock._next_background + lock._next_ticket == asked:
+            pass
+        return t
+
+    threads = [start("batch", True)] + [start(f"request{n}", False) for n in range(base.FOREGROUND_BURST + 2)]
+    lock.release()
+    for t in threads:
+        t.join(timeout=10)
+    burst = base.FOREGROUND_BURST
+    assert order == [f"request{n}" for n in range(burst)] + ["batch"] + [f"request{n}" for n in range(burst, burst + 2)]

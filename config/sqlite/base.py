@@ -7,7 +7,8 @@ which start their next transaction the moment the last one commits, kept winning
 requests waited for seconds (profiled in bench/README.md). Here each write transaction
 (Django's ``atomic``, ``BEGIN IMMEDIATE``) first takes a ticket from a fair lock shared by
 every connection of the process to the same file, so writers go in arrival order and a waiting
-one is woken the moment the lock is free. Writers in other processes still meet SQLite's own
+one is woken the moment the lock is free; request threads go before background writers (the
+worker's threads, the webhook pump), whose transactions are long (see ``FairLock``). Writers in other processes still meet SQLite's own
 busy timeout. Off under tests (a test's outer transaction would hold the ticket while a
 server thread waits for it): set ``SQLITE_WRITE_QUEUE`` in the database OPTIONS to choose.
 
@@ -21,24 +22,56 @@ import threading
 from django.db.backends.sqlite3 import base
 
 
+#: Request writes served in a row while a background writer waits, before it goes.
+FOREGROUND_BURST = 16
+
+
 class FairLock:
-    """A ticket lock: acquired in the order asked for."""
+    """A ticket lock with two lanes, each served in the order asked: request threads first, then
+    background writers (threads whose ``background_writer`` attribute is true: the task worker's
+    threads and the webhook pump). A request's write is one short INSERT; a background batch
+    holds the lock for many rows, so requests that arrive while one waits go before it, up to
+    ``FOREGROUND_BURST`` in a row (so a flood of requests never starves the processing)."""
 
     def __init__(self) -> None:
         self._condition = threading.Condition(threading.Lock())
         self._next_ticket = 0
         self._serving = 0
+        self._next_background = 0
+        self._serving_background = 0
+        self._held = False
+        self._streak = 0  # foreground grants while a background writer waited
 
-    def acquire(self) -> None:
+    def _background_waiting(self) -> bool:
+        return self._serving_background < self._next_background
+
+    def _foreground_waiting(self) -> bool:
+        return self._serving < self._next_ticket
+
+    def acquire(self, background: bool = False) -> None:
         with self._condition:
-            ticket = self._next_ticket
-            self._next_ticket += 1
-            while ticket != self._serving:
-                self._condition.wait()
+            if background:
+                ticket = self._next_background
+                self._next_background += 1
+                while (self._held or ticket != self._serving_background
+                       or (self._foreground_waiting() and self._streak < FOREGROUND_BURST)):
+                    self._condition.wait()
+                self._serving_background += 1
+                self._streak = 0
+            else:
+                ticket = self._next_ticket
+                self._next_ticket += 1
+                while (self._held or ticket != self._serving
+                       or (self._background_waiting() and self._streak >= FOREGROUND_BURST)):
+                    self._condition.wait()
+                self._serving += 1
+                if self._background_waiting():
+                    self._streak += 1
+            self._held = True
 
     def release(self) -> None:
         with self._condition:
-            self._serving += 1
+            self._held = False
             self._condition.notify_all()
 
 
@@ -64,7 +97,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _start_transaction_under_autocommit(self):
         if getattr(self, "_write_queue_on", False) and not self.is_in_memory_db():
-            write_queue_for(str(self.settings_dict["NAME"])).acquire()
+            background = getattr(threading.current_thread(), "background_writer", False)
+            write_queue_for(str(self.settings_dict["NAME"])).acquire(background=background)
             self._holds_write_ticket = True
         try:
             super()._start_transaction_under_autocommit()

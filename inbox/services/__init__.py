@@ -53,7 +53,7 @@ from .delivery import (
 )
 from .downloads import attachment_download_failed, attachment_retry_download
 from .errors import AssignmentConflict, MergeRefused, ServiceError, WindowClosed
-from .hooks import messages_due_for_handlers, run_inbound_handlers_for
+from .hooks import messages_due_for_handlers, run_inbound_handlers_for, run_inbound_handlers_for_many
 from .messages import add_note, add_system_message
 from .presence import (
     PRESENCE_TIMEOUT,
@@ -77,6 +77,6 @@ __all__ = [
     "inbox_record_channel_state", "mark_read", "merge_contacts",
     "message_record_email_copy", "messages_due_for_handlers", "normalize_email", "normalize_phone", "online_agent_ids", "receive_inbound",
     "record_send_failure", "record_send_success", "reopen", "requeue_uncertain_send", "resolve", "retry_send",
-    "run_inbound_handlers_for", "send_reply", "service_window", "set_labels", "set_priority", "set_status", "snooze", "start_conversation",
+    "run_inbound_handlers_for", "run_inbound_handlers_for_many", "send_reply", "service_window", "set_labels", "set_priority", "set_status", "snooze", "start_conversation",
     "typing", "wake_snoozed",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from .. import events
+from .. import events, selectors
 from ..models import Contact, ContactIdentity, Conversation
 from ..selectors import merge_refusal
 from .errors import MergeRefused, ServiceError
@@ -45,7 +45,10 @@ def contact_for_identity(
     identity = ContactIdentity.objects.select_related("contact").filter(channel_kind=channel_kind, address=address).first()
     if identity:
         return _fill_empty(identity.contact, **values)
-    existing = contact_for_phone(line) if line else None
+    # Nobody on the line (the common first message): the contact created below needs no
+    # healing (``heal_phone_duplicates`` reads ``created_alone_on_line``) and has no conversation.
+    alone = bool(line) and not selectors.contact_ids_on_line(line)
+    existing = contact_for_phone(line) if line and not alone else None
     if existing is not None:
         try:
             with transaction.atomic():
@@ -61,6 +64,8 @@ def contact_for_identity(
         # Another process created the identity at the same moment: use its contact.
         contact.delete()
         return ContactIdentity.objects.select_related("contact").get(channel_kind=channel_kind, address=address).contact
+    contact.just_created = True
+    contact.created_alone_on_line = alone
     return contact
 
 

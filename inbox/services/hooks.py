@@ -27,21 +27,28 @@ A project without the bot or retention installed lists fewer handlers and works 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from .. import queue
 from ..models import Conversation, Inbox, Message
 from .routing import hand_off
 
 logger = logging.getLogger(__name__)
+
+
+#: The batch being collected in this thread (``collect_handler_runs``).
+_collecting = threading.local()
 
 
 @functools.cache
@@ -58,35 +65,110 @@ def resolved_handlers() -> tuple[Callable[..., Any], ...]:
 
 
 def conversation_starts_with_handler(inbox: Inbox) -> bool:
-    """Whether a new conversation of ``inbox`` is taken by a handler (the bot) first."""
+    """Whether a new conversation of ``inbox`` is taken by a handler (the bot) first; asked once
+    per inbox and batch inside ``collect_handler_runs``."""
+    known = getattr(_collecting, "starts", None)
+    if known is not None and inbox.pk in known:
+        return known[inbox.pk]
+    answer = False
     for handler in inbound_handlers():
         starts = getattr(handler, "starts_conversation", None)
         if starts is not None and starts(inbox):
-            return True
-    return False
+            answer = True
+            break
+    if known is not None:
+        known[inbox.pk] = answer
+    return answer
+
+
+@contextlib.contextmanager
+def collect_handler_runs():
+    """Inside this block (one batch of webhook events, in its transaction), new customer
+    messages are not given a handler task each: on leaving it, one task per batch is enqueued
+    (after the commit) for all of them, so a handler's ``prepare_many`` sees them together (the
+    bot encodes their questions in one call)."""
+    outer = getattr(_collecting, "runs", None)
+    if outer is not None:  # nested: the outer block enqueues
+        yield
+        return
+    _collecting.runs = runs = {True: [], False: []}
+    _collecting.starts = {}
+    try:
+        yield
+    finally:
+        _collecting.runs = _collecting.starts = None
+    for auto_reply, ids in runs.items():
+        if ids:
+            queue.enqueue("inbox.run_inbound_handlers_batch", ids, auto_reply)
+
+
+def queue_handlers(message_id: int, *, auto_reply: bool = True) -> None:
+    """The handlers for a message just stored: in the batch's task inside
+    ``collect_handler_runs``, else a task of its own (both after the commit)."""
+    runs = getattr(_collecting, "runs", None)
+    if runs is not None:
+        runs[bool(auto_reply)].append(message_id)
+    else:
+        queue.enqueue("inbox.run_inbound_handlers", message_id, auto_reply)
+
+
+def warm_up_handlers() -> None:
+    """Let each handler load what it needs before the first customer (the bot: its sentence
+    encoder and indexes); called when a worker process's pump starts."""
+    for handler in inbound_handlers():
+        warm_up = getattr(handler, "warm_up", None)
+        if warm_up is not None:
+            warm_up()
 
 
 def run_inbound_handlers_for(message_id: int, *, auto_reply: bool = True) -> bool:
-    """The task's entry point: the handlers for one stored message, in one transaction that
-    holds the conversation's row, so two messages of one conversation are answered one at a time."""
-    message = (Message.objects.select_related("conversation__inbox", "conversation__contact", "inbox")
-               .filter(pk=message_id, handled_at__isnull=True).first())
-    if message is None:
-        return False  # gone, or a second run (the sweep, a redelivered task): nothing twice
+    """The handlers for one stored message (see ``run_inbound_handlers_for_many``)."""
+    return bool(run_inbound_handlers_for_many([message_id], auto_reply=auto_reply))
+
+
+def run_inbound_handlers_for_many(message_ids: list[int], *, auto_reply: bool = True) -> int:
+    """The task's entry point: the handlers for stored messages, oldest first, each message in
+    one transaction that holds its conversation's row (PostgreSQL), so two messages of one
+    conversation are answered one at a time. The handlers' ``prepare_many`` (or ``prepare``)
+    runs first for all of them, outside any transaction (the bot's matcher). Once per message
+    (``handled_at``, claimed inside that transaction). Returns how many were handled."""
+    messages = list(Message.objects.select_related("conversation__inbox", "conversation__contact", "inbox")
+                    .filter(pk__in=message_ids, handled_at__isnull=True).order_by("pk"))
+    if not messages:
+        return 0  # gone, or a second run (the sweep, a redelivered task): nothing twice
     for handler in inbound_handlers():
-        prepare = getattr(handler, "prepare", None)
-        if prepare is not None and (auto_reply or not getattr(handler, "replies_automatically", False)):
+        if not auto_reply and getattr(handler, "replies_automatically", False):
+            continue
+        prepare_many, prepare = getattr(handler, "prepare_many", None), getattr(handler, "prepare", None)
+        try:
+            if prepare_many is not None:
+                prepare_many(messages)  # CPU work (the bot's matcher) outside the write transaction
+            elif prepare is not None:
+                for message in messages:
+                    prepare(message)
+        except Exception:
+            logger.exception("inbound handler %r could not prepare messages %s", handler, message_ids)
+    handled = 0
+    # SQLite has one writer at a time: the batch takes the write lock once, each message in a
+    # savepoint. PostgreSQL: a transaction per message, so a conversation's row is not held
+    # while the rest of the batch is answered.
+    with transaction.atomic() if connection.vendor == "sqlite" else contextlib.nullcontext():
+        for message in messages:
             try:
-                prepare(message)  # CPU work (the bot's matcher) outside the write transaction
-            except Exception:
-                logger.exception("inbound handler %r could not prepare message %s", handler, message_id)
+                handled += _handle_one(message, auto_reply=auto_reply)
+            except Exception:  # a database error on one message: the sweep runs it again later
+                logger.exception("inbound handlers for message %s failed", message.pk)
+    return handled
+
+
+def _handle_one(message: Message, *, auto_reply: bool) -> bool:
     with transaction.atomic():
-        Conversation.objects.select_for_update().filter(pk=message.conversation_id).values_list("pk").first()
-        if Message.objects.filter(pk=message_id, handled_at__isnull=False).exists():
+        if connection.features.has_select_for_update:  # SQLite: the write lock serialises already
+            Conversation.objects.select_for_update().filter(pk=message.conversation_id).values_list("pk").first()
+        if not Message.objects.filter(pk=message.pk, handled_at__isnull=True).update(handled_at=timezone.now()):
             return False  # another run got here first
-        handled = run_inbound_handlers(message, auto_reply=auto_reply)
-        Message.objects.filter(pk=message_id).update(handled_at=timezone.now())
-        return handled
+        run_inbound_handlers(message, auto_reply=auto_reply)
+        return True
 
 
 def messages_due_for_handlers(*, older_than: dt.datetime, limit: int = 200) -> list[int]:

@@ -74,6 +74,8 @@ def heal_phone_duplicates(*, contact: Contact, dry_run: bool = False) -> tuple[C
     Those stay as duplicate suggestions for an agent to decide."""
     from .contacts import merge_contacts  # contacts imports this module
 
+    if getattr(contact, "created_alone_on_line", False):
+        return contact, []  # created a moment ago in this transaction, after finding nobody on its line
     phone = contact.phone or next(
         (identity_phone(i.channel_kind, i.address) for i in contact.identities.all()
          if identity_phone(i.channel_kind, i.address)), "")

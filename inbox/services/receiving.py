@@ -42,8 +42,10 @@ class InboundResult:
 
 
 def _conversation_for_inbound(inbox: Inbox, contact: Contact, now: dt.datetime, *,
-                              keep_resolved: bool = False, is_echo: bool = False) -> tuple[Conversation, bool]:
-    latest = (
+                              keep_resolved: bool = False, is_echo: bool = False,
+                              initial: dict | None = None) -> tuple[Conversation, bool]:
+    """The conversation a message joins, or a new one (created with ``initial`` fields)."""
+    latest = None if getattr(contact, "just_created", False) else (  # a contact made just now has none
         Conversation.objects.select_for_update()
         .filter(inbox=inbox, contact=contact)
         .order_by("-last_activity_at", "-pk")
@@ -64,7 +66,7 @@ def _conversation_for_inbound(inbox: Inbox, contact: Contact, now: dt.datetime, 
     else:
         status = Status.BOT if hooks.conversation_starts_with_handler(inbox) else Status.PENDING
     conversation = Conversation.objects.create(
-        inbox=inbox, contact=contact, status=status, created_at=now, last_activity_at=now,
+        inbox=inbox, contact=contact, status=status, created_at=now, last_activity_at=now, **(initial or {}),
     )
     return conversation, True
 
@@ -158,8 +160,14 @@ def receive_inbound(
     else:
         # A satisfaction rating tapped after resolution belongs to the resolved conversation.
         is_rating = inbound.quick_reply_payload.startswith("survey:")
+        # What the message sets on its conversation, written with it when the conversation is new.
+        initial = {"last_message_preview": preview(inbound.text) or ("📎 attachment" if inbound.attachments else "")}
+        if not inbound.is_echo:
+            initial["last_incoming_at"] = now
+        if inbound.metadata.get("subject"):
+            initial["subject"] = str(inbound.metadata["subject"])[:255]
         conversation, created_conversation = _conversation_for_inbound(inbox, contact, now, keep_resolved=is_rating,
-                                                                       is_echo=inbound.is_echo)
+                                                                       is_echo=inbound.is_echo, initial=initial)
 
     reply_to = None
     if inbound.reply_to_provider_id:
@@ -213,7 +221,8 @@ def receive_inbound(
     if inbound.metadata.get("subject") and not conversation.subject:
         conversation.subject = str(inbound.metadata["subject"])[:255]
         update_fields.append("subject")
-    conversation.save(update_fields=update_fields)
+    if not created_conversation:  # a new one was created with these values
+        conversation.save(update_fields=update_fields)
 
     # The payloads are built from the rows in hand: no re-read of what was just written.
     conversation.inbox = inbox
@@ -230,7 +239,7 @@ def receive_inbound(
     if not inbound.is_echo:
         # The handlers (surveys, the bot) run in the worker after this commits, so the message
         # reaches the agents at once and the bot's matching never holds the write lock.
-        queue.enqueue("inbox.run_inbound_handlers", message.pk, auto_reply)
+        hooks.queue_handlers(message.pk, auto_reply=auto_reply)
     return InboundResult(message, conversation, True)
 
 def _apply_change(inbox: Inbox, inbound: InboundMessage) -> InboundResult | None:

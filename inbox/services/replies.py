@@ -115,7 +115,12 @@ def send_reply(
             fields.append("assignee")
     conversation.save(update_fields=fields)
 
-    message = Message.objects.select_related("conversation", "inbox", "author").get(pk=message.pk)
+    if attachments:
+        message = Message.objects.select_related("conversation", "inbox", "author").get(pk=message.pk)
+    else:
+        # The payloads are built from the rows in hand: no re-read of what was just written.
+        message.conversation, message.inbox, message.author = conversation, conversation.inbox, author
+        message._prefetched_objects_cache = {"attachments": Attachment.objects.none()}
     broadcast_message(message)
     broadcast_conversation(conversation)
     queue.enqueue("inbox.deliver_message", message.pk)

@@ -159,3 +159,17 @@ def test_answers_in_the_customers_language_are_preferred():
         assert index.match("where is my pedido", language="en")[0].answer_id == "track-en"
         assert {c.answer_id for c in index.match("dónde está mi pedido", language="es")} == {"track-es"}
         assert index.match("where is my order", language="fr")[0].answer_id == "track-en"  # no answer in it
+
+
+def test_a_batch_of_questions_is_encoded_in_one_call_and_matches_as_one_at_a_time():
+    enc = encoders.create("hashing")
+    fused = MatcherIndex.build(ANSWERS, encoder=enc)
+    calls = []
+    real = enc.encode
+    enc.encode = lambda texts: calls.append(list(texts)) or real(texts)
+    questions = ["nao recebi o meu pedido", "esqueci a senha, como trocar", "posso pagar com cartao de credito"]
+    vectors = fused.question_vectors(questions)
+    assert len(calls) == 1 and len(calls[0]) == 3
+    for question, vector in zip(questions, vectors):
+        assert fused.match(question, vector=vector) == fused.match(question)
+    assert len(calls) == 4  # the three matches without a vector each encoded their question

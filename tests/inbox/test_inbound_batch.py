@@ -53,14 +53,14 @@ def test_the_batch_size_bounds_a_transaction(settings):
 def test_an_event_that_breaks_keeps_its_neighbours(monkeypatch):
     inbox = make_inbox("whatsapp", channel_config={"phone_number_id": "1234567890", "app_secret": "s"})
     events = [whatsapp_event(inbox, n) for n in range(3)]
-    real = inbound.process_webhook_event
+    real = inbound.process_loaded_event
 
-    def breaks_on_the_second(pk):
-        if pk == events[1].pk:
+    def breaks_on_the_second(event):
+        if event.pk == events[1].pk:
             raise RuntimeError("boom")
-        return real(pk)
+        return real(event)
 
-    monkeypatch.setattr(inbound_batch, "process_webhook_event", breaks_on_the_second)
+    monkeypatch.setattr(inbound_batch, "process_loaded_event", breaks_on_the_second)
     assert inbound_batch.process_waiting_events(events[0].pk) == 3
     statuses = dict(WebhookEvent.objects.values_list("pk", "status"))
     assert statuses == {events[0].pk: "processed", events[1].pk: "received", events[2].pk: "processed"}

@@ -1,0 +1,164 @@
+"""Ingest benchmark: the webhook and message-processing half of ``bench/load.py`` alone.
+
+    .venv/bin/python bench/load_ingest.py --setup embedded --burst 1000
+    .venv/bin/python bench/load_ingest.py --setup scaleout --burst 1000
+    .venv/bin/python bench/load_ingest.py --setup embedded --profile 25   # py-spy on the server during the bot burst
+
+Same servers, drivers and figures as ``bench/load.py`` (its ``Stack``, ``Drivers``,
+``summarize_burst``): the trivial-view baseline, then a burst of signed WhatsApp webhooks with
+the bot on and one with it off, each with POST throughput, POST -> row latency, messages
+processed per second, lost and duplicated; then the queries per inbound message. No sockets,
+so a run takes a minute or two and can be repeated before and after a change in the same
+conditions (run it pinned: ``taskset -c 1``). ``--profile N`` records N seconds of the server
+with py-spy from the start of the bot burst (a flame graph SVG and the top functions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.load import Drivers, Stack, load, summarize_burst  # noqa: E402
+
+
+def wait_processed(app, tag: str, count: int, public_id: str, since: float, *, bot: bool, timeout: float,
+                   quiet: float = 20.0) -> dict:
+    """Wait until every message of ``tag`` has its row (and, with the bot, its answer), or until
+    nothing changed for ``quiet`` seconds (the bot's first answer may wait for its index)."""
+    deadline = time.monotonic() + timeout
+    last, stable_since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        rows = app.message_rows(tag)
+        replies = app.bot_replies_since(public_id, since) if bot else []
+        state = (len(rows), len(replies), app.events_left(public_id))
+        if state != last:
+            last, stable_since = state, time.monotonic()
+        if len(rows) >= count and state[2] == 0 and (not bot or len(replies) >= count):
+            break
+        if time.monotonic() - stable_since > quiet:
+            break
+        time.sleep(0.25)
+    return {"rows": rows, "replies": replies}
+
+
+def run(args) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    stack = Stack(args.setup, workdir, args.worker_threads)
+    out: dict = {"setup": args.setup, "phases": {}}
+    phases = out["phases"]
+    try:
+        stack.start_services()
+        import django
+
+        django.setup()
+        from bench import load_app as app
+
+        data = app.setup(graph_base=stack.graph_base, visitors=0, reply_targets=0)
+        stack.start_app()
+        hosts = stack.hosts
+        drivers = Drivers(workdir, stack.env)
+        base = drivers.http(app.echo_requests(args.baseline_count), hosts=hosts, users=args.clients)
+        ok = [r for r in base if 200 <= r[3] < 300]
+        phases["baseline_rps"] = len(ok) / (max(r[2] for r in base) - min(r[1] for r in base))
+        phases["baseline_load"] = load()
+        for name, public_id, bot in (("burst_bot", data["with_bot"], True), ("burst_nobot", data["without_bot"], False)):
+            if name == "burst_nobot" and args.bot_only:
+                continue
+            tag = name.replace("_", "") + str(int(time.time()) % 100000)
+            requests = app.webhook_requests(public_id=public_id, count=args.burst, customers=200, tag=tag)
+            spy = None
+            if args.profile and bot:
+                target = stack.procs["worker" if args.setup == "scaleout" else "web1"].pid
+                spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(target), "--duration", str(int(args.profile)),
+                                        "--rate", "50", "--format", "raw", "--output", str(workdir / "profile.txt"),
+                                        "--nonblocking"], stdout=subprocess.DEVNULL,
+                                       stderr=open(workdir / "py-spy.log", "wb"))
+            since = time.time()
+            posts = drivers.http(requests, hosts=hosts if args.setup == "scaleout" else hosts[:1], users=args.clients)
+            done = wait_processed(app, tag, args.burst, public_id, since, bot=bot, timeout=args.process_timeout)
+            phases[name] = summarize_burst(name, posts, done, tag, args.burst, bot)
+            phases[name]["load"] = load()
+            statuses: dict = {}
+            for r in posts:
+                statuses[r[3]] = statuses.get(r[3], 0) + 1
+            phases[name]["statuses"] = statuses
+            post_ms = sorted((r[2] - r[1]) * 1000 for r in posts)
+            phases[name]["post_ms_p50_p99"] = [post_ms[len(post_ms) // 2], post_ms[int(len(post_ms) * 0.99)]]
+            if phases[name]["errors"]:
+                for log in sorted(workdir.glob("*.log")):
+                    lines = [ln for ln in log.read_text(errors="replace").splitlines()
+                             if "Error" in ln or "error" in ln or "Traceback" in ln]
+                    print(f"{log.name}: {len(lines)} error lines; last: {lines[-5:]}", flush=True)
+            if spy is not None:
+                spy.wait(timeout=args.profile + 60)
+                out["profile"] = str(workdir / "profile.txt")
+                print((workdir / "py-spy.log").read_text()[-2000:], flush=True)
+                if args.keep_profile and (workdir / "profile.txt").exists():
+                    shutil.copy(workdir / "profile.txt", args.keep_profile)
+        phases["processing"] = app.inbound_processing_cost(public_id=data["with_bot"], count=args.cost_count)
+        phases["final_load"] = load()
+    finally:
+        stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return out
+
+
+def report(out: dict) -> None:
+    p = out["phases"]
+    print(f"\n=== ingest {out['setup']} ===")
+    print(f"baseline: trivial Django POST view {p['baseline_rps']:.0f} req/s ({p['baseline_load']})")
+    for name in ("burst_bot", "burst_nobot"):
+        if name not in p:
+            continue
+        b = p[name]
+        print(f"{name}: {b['count']} webhooks, POST {b['post_rps']:.0f} req/s = {b['post_rps'] / p['baseline_rps']:.2f}"
+              f" x baseline, {b['errors']} errors; processed {b['msg_per_s']:.0f} msg/s (bot replies "
+              f"{b['bot_replies']}); POST->row p50 {b['p50']:.2f} s p99 {b['p99']:.2f} s; lost {b['lost']}, "
+              f"duplicated {b['duplicates']}; POST time p50 {b['post_ms_p50_p99'][0]:.0f} ms p99 "
+              f"{b['post_ms_p50_p99'][1]:.0f} ms, statuses {b['statuses']} ({b['load']})")
+    c = p["processing"]
+    for part in ("new", "returning", "bot_task"):
+        f = c[part]
+        label = {"new": "inbound message, new customer", "returning": "inbound message, returning customer",
+                 "bot_task": "its handler task (the bot, in the worker)"}[part]
+        if "batch" in c:
+            print(f"processing ({c['vendor']}) {label}: {f['ms']:.1f} ms and {f['queries']:.1f} queries per message "
+                  f"in batches of {c['batch']} ({f['statements']:.1f} statements with BEGIN/COMMIT/SAVEPOINT)")
+        else:  # the code before the pump measured one message at a time
+            print(f"processing ({c['vendor']}) {label}: median {f['ms']:.1f} ms, {f['queries']:.0f} queries "
+                  f"({f['statements']:.0f} statements with BEGIN/COMMIT/SAVEPOINT)")
+    print(f"final: {p['final_load']}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--setup", choices=["embedded", "scaleout"], default="embedded")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--burst", type=int, default=1000)
+    parser.add_argument("--baseline-count", type=int, default=1000)
+    parser.add_argument("--cost-count", type=int, default=20)
+    parser.add_argument("--worker-threads", type=int, default=4)
+    parser.add_argument("--process-timeout", type=float, default=600)
+    parser.add_argument("--bot-only", action="store_true", help="skip the burst without the bot")
+    parser.add_argument("--profile", type=float, default=0, help="seconds of py-spy on the server (bot burst)")
+    parser.add_argument("--keep-profile", help="copy py-spy's raw (collapsed) stacks here")
+    parser.add_argument("--json", help="also write the figures here")
+    args = parser.parse_args(argv)
+    out = run(args)
+    report(out)
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
