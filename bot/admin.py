@@ -7,12 +7,18 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.http import HttpResponse
-from django.utils.html import format_html
+from django.utils.formats import number_format
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 
 from . import services
 from .import_export import export_csv, export_json
 from .models import BotDecisionLog, BotSettings, CannedAnswer, QuestionVariant, UnansweredQuestion
 from .reasons import reason_label
+
+
+def _number(value) -> str:
+    return number_format(value, 2) if isinstance(value, (int, float)) else "—"
 
 
 class QuestionVariantInline(admin.TabularInline):
@@ -103,31 +109,56 @@ class BotSettingsAdmin(admin.ModelAdmin):
     list_filter = ("enabled",)
 
 
+class ReasonFilter(admin.SimpleListFilter):
+    """Reason codes by their label in the reader's language."""
+
+    title = _("last reason")
+    parameter_name = "last_reason"
+
+    def lookups(self, request, model_admin):
+        codes = model_admin.model.objects.order_by().values_list(self.parameter_name, flat=True).distinct()
+        return [(code, reason_label(code)) for code in sorted(set(codes)) if code]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(**{self.parameter_name: self.value()}) if self.value() else queryset
+
+
+class DecisionReasonFilter(ReasonFilter):
+    title = _("reason")
+    parameter_name = "reason"
+
+
 @admin.register(BotDecisionLog)
 class BotDecisionLogAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "conversation", "action", "reason", "answer", "language", "helpful", "question")
-    list_filter = ("action", "reason", "language", "helpful")
+    list_display = ("created_at", "conversation", "action", "reason_text", "answer", "language", "helpful", "question")
+    list_filter = ("action", DecisionReasonFilter, "language", "helpful")
     search_fields = ("question",)
     date_hierarchy = "created_at"
     list_select_related = ("answer", "conversation__contact")
+    #: read-only page: the reason and the candidates as a person reads them, not codes and JSON keys
+    fields = ("conversation", "message", "question", "language", "candidates_text", "action", "reason_text",
+              "answer", "reply", "helpful", "created_at")
+    readonly_fields = ("candidates_text", "reason_text")
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def reason_text(self, obj: BotDecisionLog) -> str:
+        return reason_label(obj.reason)
+
+    @admin.display(description=_("candidates"))
+    def candidates_text(self, obj: BotDecisionLog) -> str:
+        rows = [c for c in obj.candidates or [] if isinstance(c, dict)]
+        if not rows:
+            return "—"
+        return format_html_join("", "<div>{}</div>", ((gettext(
+            "%(title)s: confidence %(confidence)s, score %(score)s") % {
+            "title": c.get("title", c.get("answer_id", "")), "confidence": _number(c.get("confidence")),
+            "score": _number(c.get("score"))},) for c in rows))
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
-class ReasonFilter(admin.SimpleListFilter):
-    title = _("last reason")
-    parameter_name = "last_reason"
-
-    def lookups(self, request, model_admin):
-        codes = UnansweredQuestion.objects.order_by().values_list("last_reason", flat=True).distinct()
-        return [(code, reason_label(code)) for code in sorted(set(codes)) if code]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(last_reason=self.value()) if self.value() else queryset
 
 
 @admin.register(UnansweredQuestion)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils import timezone
 
 from bot.policy import DEFAULT_THRESHOLDS
+from bot.reasons import reason_label
 
 LOCALES = [("pt", "Português"), ("es", "Español"), ("en", "English")]
 LANGUAGE_CODES = [code for code, _ in LOCALES]
@@ -182,7 +183,7 @@ class BotDecisionLog(models.Model):
 
     def __str__(self) -> str:
         return _("%(action)s (%(reason)s) on conversation %(id)s") % {
-            "action": self.get_action_display(), "reason": self.reason, "id": self.conversation_id}
+            "action": self.get_action_display(), "reason": reason_label(self.reason), "id": self.conversation_id}
 
 
 class UnansweredQuestion(models.Model):

@@ -104,6 +104,9 @@ class AgentConnection(models.Model):
     connected_at = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now, db_index=True)
 
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_presence_display()})"
+
 
 class Inbox(models.Model):
     """One configured channel account: a website chat, a WhatsApp number, a Facebook page or a

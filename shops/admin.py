@@ -88,7 +88,7 @@ class ShopConnectionAdmin(admin.ModelAdmin):
         if obj is None:
             return [(None, {"fields": main}), (_("Credentials"), {"fields": secrets})]
         return [(None, {"fields": main}), (_("Webhook"), {"fields": ["webhook_address"]}),
-                (_("Credentials"), {"fields": secrets}), ("State", {"fields": ["connection_state", "import_progress"]}),
+                (_("Credentials"), {"fields": secrets}), (_("State"), {"fields": ["connection_state", "import_progress"]}),
                 (_("Advanced"), {"fields": ["status_overrides"], "classes": ["collapse"]})]
 
     def save_model(self, request, obj, form, change):

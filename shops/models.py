@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
 from django.utils import timezone
@@ -92,7 +93,8 @@ class ShopEvent(models.Model):
                                                name="unique_shop_event_delivery")]
 
     def __str__(self) -> str:
-        return f"{self.platform} {self.topic or 'event'} {self.pk} ({self.status})"
+        topic = self.topic or gettext("event")
+        return f"{self.platform} {topic} {self.pk} ({self.get_status_display()})"
 
 
 class ShopSync(models.Model):
@@ -132,4 +134,5 @@ class ShopSync(models.Model):
                                                name="one_open_shop_sync")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} of {self.connection} ({self.status})"
+        return gettext("%(kind)s of %(connection)s (%(status)s)") % {
+            "kind": self.get_kind_display(), "connection": self.connection, "status": self.get_status_display()}

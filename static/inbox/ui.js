@@ -28,6 +28,13 @@ export function csrfToken() {
   return input ? input.value : "";
 }
 
+/** An attachment's status as the page template shows it (Attachment.Status labels). */
+function attachmentStatus(status) {
+  const labels = { pending: gettext("Waiting for download"), stored: gettext("Stored"), too_large: gettext("Too large"),
+    failed: gettext("Download failed") };
+  return labels[status] || status;
+}
+
 export async function postForm(url, body) {
   const response = await fetch(url, {
     method: "POST",
@@ -117,7 +124,7 @@ export function renderMessage(p) {
   if (p.reply_to) bubble.append(el("div", "msg-replyto", `↩ ${p.reply_to.text.slice(0, 90)}`));
   const meta_ = p.metadata || {};
   if (meta_.deleted_by_customer) {
-    const deleted = el("div", "msg-deleted", "Deleted by the customer");
+    const deleted = el("div", "msg-deleted", gettext("Deleted by the customer"));
     deleted.dataset.role = "deleted";
     bubble.append(deleted);
   }
@@ -126,7 +133,7 @@ export function renderMessage(p) {
     // The customer edited the message: the current text shows, earlier versions one click away.
     const edits = el("details", "msg-edits");
     edits.dataset.role = "edits";
-    edits.append(el("summary", "", "edited"));
+    edits.append(el("summary", "", gettext("edited")));
     for (const version of meta_.edits) edits.append(el("div", "msg-text muted", version.text || ""));
     bubble.append(edits);
   }
@@ -170,13 +177,13 @@ export function renderMessage(p) {
       bubble.append(link);
     } else {
       const reason = a.error ? ` (${a.error})` : "";
-      bubble.append(el("span", "att-file muted", `${a.filename || a.kind} — ${a.status}${reason}`));
+      bubble.append(el("span", "att-file muted", `${a.filename || a.kind} — ${attachmentStatus(a.status)}${reason}`));
       if (a.status === "failed") {
         const retry = el("form", "att-retry");
         retry.method = "post";
         retry.action = `/attachments/${a.id}/retry/`;
         retry.dataset.action = "retry";
-        retry.append(el("button", "btn btn-small", "Download again"));
+        retry.append(el("button", "btn btn-small", gettext("Download again")));
         bubble.append(retry);
       }
     }

@@ -32,11 +32,13 @@ EXPECTED = {
     "pt-BR": {"inbox": "Caixa de entrada", "reports": "Relatórios", "reply": "Responder", "note": "Nota privada",
               "unassigned": "Sem responsável", "joined": "Bruno assumiu a conversa", "total": "Total gasto",
               "money": "R$\u00a01.234,56", "note_placeholder": "Escreva uma nota privada: só atendentes veem",
-              "handoff": "Transferida para os atendentes: O cliente pediu uma pessoa"},
+              "handoff": "Transferida para os atendentes: O cliente pediu uma pessoa",
+              "edited": "editada", "deleted": "Apagada pelo cliente"},
     "es": {"inbox": "Bandeja de entrada", "reports": "Informes", "reply": "Responder", "note": "Nota privada",
            "unassigned": "Sin asignar", "joined": "Bruno se unió a la conversación", "total": "Total gastado",
            "money": "R$1,234.56", "note_placeholder": "Escribe una nota privada: solo la ven los agentes",
-           "handoff": "Derivada a los agentes: El cliente pidió hablar con una persona"},
+           "handoff": "Derivada a los agentes: El cliente pidió hablar con una persona",
+           "edited": "editado", "deleted": "Eliminado por el cliente"},
 }
 #: dd/mm/yyyy hh:mm, 24-hour clock.
 DATETIME_24H = re.compile(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}")
@@ -109,10 +111,24 @@ def test_portuguese_and_spanish_agents_each_read_their_language(live_asgi_server
     pages["pt-BR"].screenshot(path=str(screenshot_path("inbox.pt-BR.png")))
     pages["es"].screenshot(path=str(screenshot_path("inbox.es.png")))
 
+    # The customer edits, then deletes her message: the live re-render (the page script, not the
+    # server template) labels both from the JavaScript catalog.
+    first = conversation.messages.filter(direction="in").order_by("pk").first()
+    for change in ({"edit_of_provider_id": first.provider_message_id, "text": "Oi! Não recebi o pedido 10234"},
+                   {"unsend_of_provider_id": first.provider_message_id, "text": ""}):
+        services.receive_inbound(inbox=shop["inbox"], auto_reply=False, inbound=InboundMessage(
+            provider_message_id=f"i18n-{next(_ids)}", sender_address="visitor-1", **change))
+    for language, page in pages.items():
+        bubble = page.locator(f'#history [data-message-id="{first.pk}"]')
+        expect(bubble.locator('[data-role="edits"] summary')).to_have_text(EXPECTED[language]["edited"])
+        expect(bubble.locator('[data-role="deleted"]')).to_have_text(EXPECTED[language]["deleted"])
+
     # After a reload (server-rendered history) the line is still each reader's own.
     for language, page in pages.items():
         page.reload()
         expect(page.locator("#history")).to_contain_text(EXPECTED[language]["joined"])
+        expect(page.locator(f'#history [data-message-id="{first.pk}"] [data-role="deleted"]')).to_have_text(
+            EXPECTED[language]["deleted"])
 
 
 def test_reports_in_the_agents_language(live_asgi_server, new_context, shop):
