@@ -413,9 +413,9 @@ class MatcherIndex:
         """(score, answer position, best variant) of the short list, best first, and the
         evidence the calibration reads: the question's best plain lexical similarity to any
         answer (how on-topic it is at all: classifiers' probabilities are high even for
-        unrelated text) and, when sentence vectors are used, its best cosine to any variant
-        and the embedding classifier's logit of the top answer (its softmax is high for any
-        question nearer that answer than the others; the logit is not)."""
+        unrelated text) and, when sentence vectors are used, its best cosine to any variant.
+        (The embedding classifier's logit of the top answer helped on out-of-scope folds but
+        depends on the answer set's size; not used: bench/README.md, round 5.)"""
         if limit <= 0 or not self.answer_ids:
             return [], ()
         text = self.correct_spelling(text)
@@ -472,7 +472,7 @@ class MatcherIndex:
         for a in short.tolist():
             lo, hi = int(self.answer_start[a]), int(self.answer_start[a + 1])
             final.append((float(scores[a]), a, lo + int(np.argmax(cos[lo:hi]))))
-        return final, (float(lex.max()), float(cos.max()), float(z[final[0][1]]) if final else 0.0)
+        return final, (float(lex.max()), float(cos.max()))
 
 
 def encoder_input(text: str) -> str:
