@@ -64,8 +64,10 @@ class Pump(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(name="webhook-pump", daemon=True)
-        # The embedded SQLite write queue lets request threads go first (config/sqlite/base.py).
-        self.background_writer = True
+        # Not a background writer in the embedded SQLite write queue (config/sqlite/base.py): its
+        # batches queue with the requests, before the worker's threads (the bot's answers, sends),
+        # so a message is stored as fast as it arrives whatever the bot is doing.
+        self.background_writer = False
         self.stopping = threading.Event()
         self.batches = 0
         self._listener = None

@@ -47,6 +47,9 @@ from .routing import hand_off
 logger = logging.getLogger(__name__)
 
 
+#: Messages whose handlers share one write transaction on SQLite (``run_inbound_handlers_for_many``).
+HANDLERS_PER_TRANSACTION = 10
+
 #: The batch being collected in this thread (``collect_handler_runs``).
 _collecting = threading.local()
 
@@ -149,15 +152,18 @@ def run_inbound_handlers_for_many(message_ids: list[int], *, auto_reply: bool = 
         except Exception:
             logger.exception("inbound handler %r could not prepare messages %s", handler, message_ids)
     handled = 0
-    # SQLite has one writer at a time: the batch takes the write lock once, each message in a
-    # savepoint. PostgreSQL: a transaction per message, so a conversation's row is not held
-    # while the rest of the batch is answered.
-    with transaction.atomic() if connection.vendor == "sqlite" else contextlib.nullcontext():
-        for message in messages:
-            try:
-                handled += _handle_one(message, auto_reply=auto_reply)
-            except Exception:  # a database error on one message: the sweep runs it again later
-                logger.exception("inbound handlers for message %s failed", message.pk)
+    # SQLite has one writer at a time: HANDLERS_PER_TRANSACTION messages take the write lock
+    # once, each in a savepoint (more would hold it long enough to delay the pump's next batch).
+    # PostgreSQL: a transaction per message, so a conversation's row is not held while the rest
+    # of the batch is answered.
+    step = HANDLERS_PER_TRANSACTION if connection.vendor == "sqlite" else 1
+    for start in range(0, len(messages), step):
+        with transaction.atomic() if step > 1 else contextlib.nullcontext():
+            for message in messages[start:start + step]:
+                try:
+                    handled += _handle_one(message, auto_reply=auto_reply)
+                except Exception:  # a database error on one message: the sweep runs it again later
+                    logger.exception("inbound handlers for message %s failed", message.pk)
     return handled
 
 
