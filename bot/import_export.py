@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from . import services
 from .models import LANGUAGE_CODES, CannedAnswer
@@ -111,21 +112,21 @@ def _check(number: int, raw: dict[str, Any], errors: list[tuple[int, str]]) -> _
     if isinstance(variants, str):
         variants = variants.split("|")
     if not isinstance(variants, list):
-        problems.append("variants must be a list (JSON) or texts separated by | (CSV)")
+        problems.append(_("variants must be a list (JSON) or texts separated by | (CSV)"))
         variants = []
     active = _parse_active(raw.get("active"))
     if not title:
-        problems.append("title is empty")
+        problems.append(_("title is empty"))
     elif len(title) > 200:
-        problems.append("title is longer than 200 characters")
+        problems.append(_("title is longer than 200 characters"))
     if not text:
-        problems.append("answer is empty")
+        problems.append(_("answer is empty"))
     if locale not in LANGUAGE_CODES:
-        problems.append(f"locale {locale!r} is not one of {', '.join(LANGUAGE_CODES)}")
+        problems.append(_("locale %(locale)r is not one of %(codes)s") % {"locale": locale, "codes": ", ".join(LANGUAGE_CODES)})
     if active is None:
-        problems.append(f"active {raw.get('active')!r} is not 1/0")
+        problems.append(_("active %(value)r is not 1/0") % {"value": raw.get("active")})
     if len(str(tags)) > 255:
-        problems.append("tags are longer than 255 characters")
+        problems.append(_("tags are longer than 255 characters"))
     if problems:
         errors.append((number, "; ".join(problems)))
         return None
@@ -137,7 +138,7 @@ def _apply(rows: list[_Row], errors: list[tuple[int, str]]) -> ImportResult:
     for row in rows:
         key = (row.title.lower(), row.locale)
         if key in seen:
-            errors.append((row.number, f"same title and locale as row {seen[key]}"))
+            errors.append((row.number, _("same title and locale as row %(row)s") % {"row": seen[key]}))
         seen.setdefault(key, row.number)
     if errors:
         raise ImportFailed(sorted(errors))
@@ -161,30 +162,30 @@ def import_csv(data: str | bytes) -> ImportResult:
         try:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise ImportFailed([(0, "The file is not UTF-8 text. Save the CSV as UTF-8 and try again.")]) from None
+            raise ImportFailed([(0, _("The file is not UTF-8 text. Save the CSV as UTF-8 and try again."))]) from None
     reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
     columns = {c.strip().lower() for c in (reader.fieldnames or []) if c}
     missing = REQUIRED_COLUMNS - columns
     if missing:
-        raise ImportFailed([(0, f"Missing column(s) {', '.join(sorted(missing))}; expected "
-                                f"{', '.join(CSV_COLUMNS[:5])} (and optionally active).")])
+        raise ImportFailed([(0, _("Missing column(s) %(missing)s; expected %(columns)s (and optionally active).") % {
+            "missing": ", ".join(sorted(missing)), "columns": ", ".join(CSV_COLUMNS[:5])})])
     errors: list[tuple[int, str]] = []
     rows = []
     try:
         for number, raw in enumerate(reader, start=2):  # row 1 is the header
             if number > MAX_ROWS + 1:
-                raise ImportFailed([(0, f"More than {MAX_ROWS} rows; split the file.")])
+                raise ImportFailed([(0, _("More than %(max)s rows; split the file.") % {"max": MAX_ROWS})])
             raw = {(k or "").strip().lower(): v for k, v in raw.items()}
             if not any((v or "").strip() for v in raw.values() if isinstance(v, str)):
                 continue  # blank line
             if raw.get(""):
-                errors.append((number, "more cells than columns (an unquoted comma in the answer?)"))
+                errors.append((number, _("more cells than columns (an unquoted comma in the answer?)")))
                 continue
             row = _check(number, raw, errors)
             if row:
                 rows.append(row)
     except csv.Error as exc:
-        raise ImportFailed([(reader.line_num, f"unreadable CSV: {exc}")]) from None
+        raise ImportFailed([(reader.line_num, _("unreadable CSV: %(error)s") % {"error": exc})]) from None
     return _apply(rows, errors)
 
 
@@ -192,16 +193,16 @@ def import_json(data: str | bytes) -> ImportResult:
     try:
         items = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ImportFailed([(0, f"The file is not valid JSON: {exc}")]) from None
+        raise ImportFailed([(0, _("The file is not valid JSON: %(error)s") % {"error": exc})]) from None
     if not isinstance(items, list):
-        raise ImportFailed([(0, "Expected a JSON list of answers.")])
+        raise ImportFailed([(0, _("Expected a JSON list of answers."))])
     if len(items) > MAX_ROWS:
-        raise ImportFailed([(0, f"More than {MAX_ROWS} answers; split the file.")])
+        raise ImportFailed([(0, _("More than %(max)s answers; split the file.") % {"max": MAX_ROWS})])
     errors: list[tuple[int, str]] = []
     rows = []
     for number, raw in enumerate(items, start=1):
         if not isinstance(raw, dict):
-            errors.append((number, "is not an object"))
+            errors.append((number, _("is not an object")))
             continue
         row = _check(number, raw, errors)
         if row:
@@ -216,4 +217,4 @@ def import_file(name: str, data: bytes) -> ImportResult:
         return import_json(data)
     if lower.endswith(".csv"):
         return import_csv(data)
-    raise ImportFailed([(0, "Upload a .csv or .json file.")])
+    raise ImportFailed([(0, _("Upload a .csv or .json file."))])

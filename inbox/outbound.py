@@ -73,7 +73,11 @@ def build_outbound(message: Message) -> OutboundMessage:
     if meta.get("template"):
         t = meta["template"]
         template = TemplateRef(name=t["name"], language=t.get("language", "en_US"), parameters=list(t.get("parameters", [])))
-    extra = {"subject": conversation.subject, "automated": bool(meta.get("automated"))}
+    # an e-mail without a subject of its own (a conversation started by an agent) gets one in the
+    # customer's language, not the adapter's English fallback
+    subject = conversation.subject or translated(gettext_noop("Your message"),
+                                                 customer_language(conversation.contact, message.inbox))
+    extra = {"subject": subject, "automated": bool(meta.get("automated"))}
     if message.inbox.channel_kind == ChannelKind.EMAIL:
         thread = list(conversation.messages.filter(provider_message_id__isnull=False, is_private_note=False)
                       .exclude(pk=message.pk).order_by("created_at").values_list("provider_message_id", flat=True))

@@ -242,6 +242,19 @@ def test_login_page_follows_the_browser(client, db, language):
     assert f'lang="{language}"' in response.content.decode()
 
 
+def test_bot_import_errors_page_has_no_english(world):
+    """The answers import's error page (a file with a broken row: no text, an unknown language)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("respostas.csv", "title,answer,locale,tags,variants\nPrazo,,xx,,quando chega\n".encode(),
+                                content_type="text/csv")
+    response = world["client"].post("/bot/answers/import/", {"file": upload})
+    assert response.status_code == 400
+    forbidden = english_words("pt_BR" if world["language"] == "pt-br" else "es")
+    found = visible_words(response.content.decode()) & forbidden
+    assert not found, f"English on the {world['language']} import errors page: {found}"
+
+
 ERROR_PAGES = {"/test-errors/400/": 400, "/test-errors/403/": 403, "/no-such-page/": 404, "/test-errors/500/": 500}
 
 
