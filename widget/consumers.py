@@ -13,13 +13,16 @@ Server → widget frames: ``{"event": name, "data": {...}}`` with names ``ready`
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from channels_adapters.webchat import inbound_from_widget
@@ -111,6 +114,44 @@ class WidgetConsumer(events.LiveEventsMixin, AsyncJsonWebsocketConsumer):
     visitor_id: str = ""
     conversation_id: int | None = None
     client_ip: str = ""
+    channel_name: str | None = None
+
+    async def __call__(self, scope, receive, send):
+        """Channels' ``AsyncConsumer.__call__``, except that the channel-layer channel is made
+        when the socket first joins a conversation's group. Most visitors never write: their
+        socket then waits on the websocket alone (no layer channel, no receive task, no
+        ``asyncio.wait`` per message), which is most of what an idle socket costs beyond the
+        server's own objects. Messages from both sources are still handled one at a time."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.base_send = self._async_send = send
+        from_socket = from_layer = None
+        try:
+            while True:
+                if self.channel_name is None:
+                    await self.dispatch(await receive())
+                    continue
+                if from_socket is None:
+                    from_socket = asyncio.ensure_future(receive())
+                if from_layer is None:
+                    from_layer = asyncio.ensure_future(self.channel_layer.receive(self.channel_name))
+                done, _ = await asyncio.wait((from_socket, from_layer), return_when=asyncio.FIRST_COMPLETED)
+                if from_socket in done:
+                    task, from_socket = from_socket, None
+                    await self.dispatch(task.result())
+                if from_layer in done:
+                    task, from_layer = from_layer, None
+                    await self.dispatch(task.result())
+        except StopConsumer:
+            pass
+        finally:
+            for task in (from_socket, from_layer):
+                if task is not None:
+                    task.cancel()
+                    try:
+                        await task
+                    except asyncio.CancelledError:
+                        pass
 
     # --- connection ---------------------------------------------------------------------------
 
@@ -148,6 +189,8 @@ class WidgetConsumer(events.LiveEventsMixin, AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(events.conversation_group(self.conversation_id), self.channel_name)
         self.conversation_id = conversation_id
         if conversation_id is not None:
+            if self.channel_name is None:
+                self.channel_name = await self.channel_layer.new_channel()
             await self.channel_layer.group_add(events.conversation_group(conversation_id), self.channel_name)
         return True
 
