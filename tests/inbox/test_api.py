@@ -147,3 +147,21 @@ def test_docs_load_no_cdn(client, agent, settings):
     client.force_login(agent)
     page = client.get("/api/docs/").content.decode()
     assert "cdn.jsdelivr.net" not in page and "unpkg.com" not in page
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("pt-BR", "A verificação de segurança desta página (CSRF) falhou"),
+    ("es", "Falló la verificación de seguridad de esta página (CSRF)"),
+])
+def test_session_api_call_without_csrf_token_is_refused_in_the_agents_language(agent, inbox_a, language, expected):
+    """A page script's API call with the session cookie but no CSRF token: 403, and the detail
+    the script shows is in the agent's language (DRF's own is English "CSRF Failed: ...")."""
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(agent)
+    conversation = inbound(inbox_a, "oi").conversation
+    response = client.patch(f"/api/conversations/{conversation.pk}/", {"status": "resolved"}, format="json",
+                            HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 403
+    assert response.json()["detail"].startswith(expected)
+    conversation.refresh_from_db()
+    assert conversation.status != "resolved"
