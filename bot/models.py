@@ -18,7 +18,10 @@ from django.utils import timezone
 from bot.policy import DEFAULT_THRESHOLDS
 from bot.reasons import reason_label
 
-LOCALES = [("pt", "Português"), ("es", "Español"), ("en", "English")]
+from inbox.locale import customer_language_choices
+
+#: Answer languages: the customer languages of settings.LANGUAGES (inbox.locale).
+LOCALES = customer_language_choices()
 LANGUAGE_CODES = [code for code, _ in LOCALES]
 
 #: Customer-facing bot texts: English source strings, translated by the catalogs
@@ -63,7 +66,7 @@ class CannedAnswer(models.Model):
     text = models.TextField(help_text=_("Variables: {{contact.first_name}}, {{contact.name}}, {{agent.name}}, "
                                         "{{inbox.name}}; order answers also {{order.number}}, {{order.status}}, "
                                         "{{order.tracking_url}}, {{order.carrier}}, {{order.expected_at}}."))
-    locale = models.CharField(max_length=5, choices=LOCALES, default="pt")
+    locale = models.CharField(max_length=5, choices=customer_language_choices, default="pt")
     tags = models.CharField(max_length=255, blank=True, help_text=_("Comma-separated."))
     active = models.BooleanField(default=True)
     inboxes = models.ManyToManyField("inbox.Inbox", blank=True, related_name="canned_answers",
@@ -96,7 +99,7 @@ class QuestionVariant(models.Model):
 
     answer = models.ForeignKey(CannedAnswer, on_delete=models.CASCADE, related_name="variants")
     text = models.CharField(max_length=500)
-    locale = models.CharField(max_length=5, choices=LOCALES, blank=True,
+    locale = models.CharField(max_length=5, choices=customer_language_choices, blank=True,
                               help_text=_("Empty means the answer's language."))
 
     class Meta:

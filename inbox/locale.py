@@ -16,8 +16,15 @@ from babel.numbers import format_currency
 from django.conf import settings
 from django.utils import timezone, translation
 
-#: Language codes customers are spoken to in (bot answers, widget, surveys): short codes.
-CUSTOMER_LANGUAGES = ("pt", "es", "en")
+#: Language codes customers are spoken to in (bot answers, widget, surveys): the short codes of
+#: ``settings.LANGUAGES`` ("pt-br" -> "pt"), so a new language is one line there plus catalogs.
+CUSTOMER_LANGUAGES = tuple(dict.fromkeys(code.split("-")[0].lower() for code, _ in settings.LANGUAGES))
+
+
+def customer_language_choices() -> list[tuple[str, str]]:
+    """(short code, the language's own name) of each customer language, for model and form
+    choices (a callable in the models, so a new language needs no migration)."""
+    return [(code, Locale.parse(code).get_display_name(code).capitalize()) for code in CUSTOMER_LANGUAGES]
 
 
 def catalog_language(code: str) -> str:
