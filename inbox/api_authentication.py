@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from rest_framework import authentication, exceptions
 from django.utils.translation import gettext
+from drf_spectacular.authentication import SessionScheme as OpenApiSessionScheme
+from rest_framework import authentication, exceptions
 
 
 class SessionAuthentication(authentication.SessionAuthentication):
@@ -15,3 +16,9 @@ class SessionAuthentication(authentication.SessionAuthentication):
             # The same sentence the CSRF failure page and its JSON answer use (error_views).
             raise exceptions.PermissionDenied(gettext(
                 "The security check of this page (CSRF) failed: reload the page and try again.")) from exc
+
+
+class SessionScheme(OpenApiSessionScheme):
+    """The OpenAPI description of the class above: the same cookie scheme as DRF's."""
+
+    target_class = "inbox.api_authentication.SessionAuthentication"
