@@ -117,3 +117,15 @@ def pytest_runtest_makereport(item, call):
     problems = item.stash.get(browser_problems_key, [])
     if problems:
         report.sections.append(("browser console errors", "\n".join(problems)))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Each test gets its own channel-layer instance. channels_redis keeps one ``receive_lock``
+    per layer instance, bound to the event loop that first waited on it: shared across tests'
+    loops (each ``asyncio.run``), it raised "Lock ... is bound to a different event loop" in the
+    PostgreSQL + Redis run."""
+    yield
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
