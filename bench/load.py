@@ -238,9 +238,10 @@ class Drivers:
 
 
 def wait_processed(app, tag: str, count: int, public_id: str, since: float, *, bot: bool,
-                   timeout: float) -> dict:
-    """Wait until every message of ``tag`` has its row (and, with the bot, its answer), then
-    sum up: rows, duplicates, latency POST -> row, processing rate."""
+                   timeout: float, quiet: float = 20.0) -> dict:
+    """Wait until every message of ``tag`` has its row (and, with the bot, its answer; the last
+    answers may be a hand-off, so 3 s without a new one after the last row also ends it), or
+    until nothing changed for ``quiet`` seconds (a stall: the figures then show what is missing)."""
     deadline = time.monotonic() + timeout
     last, stable_since = None, time.monotonic()
     while time.monotonic() < deadline:
@@ -249,10 +250,12 @@ def wait_processed(app, tag: str, count: int, public_id: str, since: float, *, b
         state = (len(rows), len(replies), app.events_left(public_id))
         if state != last:
             last, stable_since = state, time.monotonic()
-        if len(rows) >= count and state[2] == 0 and (not bot or len(replies) >= count
-                                                     or time.monotonic() - stable_since > 3):
+        stable = time.monotonic() - stable_since
+        if len(rows) >= count and state[2] == 0 and (not bot or len(replies) >= count or stable > 3):
             break
-        time.sleep(0.5)
+        if stable > quiet:
+            break
+        time.sleep(0.25)
     return {"rows": rows, "replies": replies}
 
 
@@ -444,14 +447,18 @@ def report(out: dict) -> None:
               f" opened ({m['new_open']} opened in {m['wave_s']:.1f} s); RSS {m['rss_before_kb']} -> "
               f"{m['rss_after_kb']} KB; open {m['opened']}, refused at first try {m['failed_first']} (all so far), "
               f"failed after retries {m['failed']}")
-    c = p.get("processing", {})
+    report_processing(p.get("processing", {}))
+    print(f"sockets: {p['socket_counts']}; {p['final_load']}")
+
+
+def report_processing(c: dict) -> None:
+    """The per-message cost lines (``load_app.inbound_processing_cost``)."""
     for part in ("new", "returning", "bot_task") if c else ():
         f = c[part]
         label = {"new": "inbound message, new customer", "returning": "inbound message, returning customer",
                  "bot_task": "its bot task (in the worker, after the broadcast)"}[part]
         print(f"processing ({c['vendor']}) {label}: {f['ms']:.1f} ms and {f['queries']:.1f} queries per message "
               f"in batches of {c.get('batch', 1)} ({f['statements']:.1f} statements with BEGIN/COMMIT/SAVEPOINT)")
-    print(f"sockets: {p['socket_counts']}; {p['final_load']}")
 
 
 def main(argv=None) -> int:

@@ -27,27 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import Drivers, Stack, load, summarize_burst  # noqa: E402
-
-
-def wait_processed(app, tag: str, count: int, public_id: str, since: float, *, bot: bool, timeout: float,
-                   quiet: float = 20.0) -> dict:
-    """Wait until every message of ``tag`` has its row (and, with the bot, its answer), or until
-    nothing changed for ``quiet`` seconds (the bot's first answer may wait for its index)."""
-    deadline = time.monotonic() + timeout
-    last, stable_since = None, time.monotonic()
-    while time.monotonic() < deadline:
-        rows = app.message_rows(tag)
-        replies = app.bot_replies_since(public_id, since) if bot else []
-        state = (len(rows), len(replies), app.events_left(public_id))
-        if state != last:
-            last, stable_since = state, time.monotonic()
-        if len(rows) >= count and state[2] == 0 and (not bot or len(replies) >= count):
-            break
-        if time.monotonic() - stable_since > quiet:
-            break
-        time.sleep(0.25)
-    return {"rows": rows, "replies": replies}
+from bench.load import Drivers, Stack, load, report_processing, summarize_burst, wait_processed  # noqa: E402
 
 
 def run(args) -> dict:
@@ -125,17 +105,7 @@ def report(out: dict) -> None:
               f"{b['bot_replies']}); POST->row p50 {b['p50']:.2f} s p99 {b['p99']:.2f} s; lost {b['lost']}, "
               f"duplicated {b['duplicates']}; POST time p50 {b['post_ms_p50_p99'][0]:.0f} ms p99 "
               f"{b['post_ms_p50_p99'][1]:.0f} ms, statuses {b['statuses']} ({b['load']})")
-    c = p["processing"]
-    for part in ("new", "returning", "bot_task"):
-        f = c[part]
-        label = {"new": "inbound message, new customer", "returning": "inbound message, returning customer",
-                 "bot_task": "its handler task (the bot, in the worker)"}[part]
-        if "batch" in c:
-            print(f"processing ({c['vendor']}) {label}: {f['ms']:.1f} ms and {f['queries']:.1f} queries per message "
-                  f"in batches of {c['batch']} ({f['statements']:.1f} statements with BEGIN/COMMIT/SAVEPOINT)")
-        else:  # the code before the pump measured one message at a time
-            print(f"processing ({c['vendor']}) {label}: median {f['ms']:.1f} ms, {f['queries']:.0f} queries "
-                  f"({f['statements']:.0f} statements with BEGIN/COMMIT/SAVEPOINT)")
+    report_processing(p["processing"])
     print(f"final: {p['final_load']}")
 
 
