@@ -377,9 +377,11 @@ WEBCHAT_EMAIL_COPY_DELAY = int(os.environ.get("WEBCHAT_EMAIL_COPY_DELAY", "120")
 #: Stored webhook events processed per transaction by the pump (inbox/inbound_batch.py); the
 #: batch's customer messages get one handler task (the bot encodes their questions together).
 WEBHOOK_BATCH_SIZE = int(os.environ.get("WEBHOOK_BATCH_SIZE", "50"))
-#: The pump (inbox/inbound_pump.py): one thread per worker process; a request's nudge wakes it at
-#: once (PostgreSQL: NOTIFY across processes); it looks anyway after this many idle seconds.
+#: The pumps (inbox/inbound_pump.py): WEBHOOK_PUMP_THREADS threads per worker process (0 = 1 on
+#: SQLite, 3 on PostgreSQL); a request's nudge wakes them at once (PostgreSQL: NOTIFY across
+#: processes); they look anyway after this many idle seconds.
 WEBHOOK_PUMP = env_bool("WEBHOOK_PUMP", True)
+WEBHOOK_PUMP_THREADS = int(os.environ.get("WEBHOOK_PUMP_THREADS", "0"))
 WEBHOOK_PUMP_IDLE_SECONDS = float(os.environ.get("WEBHOOK_PUMP_IDLE_SECONDS", "1"))
 OUTBOUND_MAX_ATTEMPTS = int(os.environ.get("OUTBOUND_MAX_ATTEMPTS", "6"))
 OUTBOUND_RETRY_BASE_SECONDS = float(os.environ.get("OUTBOUND_RETRY_BASE_SECONDS", "5"))

@@ -1,20 +1,23 @@
-"""The webhook pump: stored raw events are the queue; a thread per worker process drains it.
+"""The webhook pump: stored raw events are the queue; pump threads in each worker process drain it.
 
 The webhook request verifies the signature, inserts the raw ``WebhookEvent`` row and answers:
 no task is enqueued, nothing else is written (``inbox.webhooks``). The row *is* the queue
-entry. One pump thread per worker process (``manage.py serve`` with its in-process worker on
-the embedded default, ``manage.py run_huey`` on scale-out; started by Huey's startup hook in
-``inbox.tasks``) takes waiting rows in batches (``inbound_batch.process_waiting_events``: one
-transaction per batch, the rows claimed inside it with ``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL, under SQLite's write lock on SQLite), so several processes take disjoint batches,
-and a process that dies mid-batch leaves its rows ``received`` for the next pump (the claim is
-the transaction: the database rolls it back).
+entry. Each worker process (``manage.py serve`` with its in-process worker on the embedded
+default, ``manage.py run_huey`` on scale-out; started by Huey's startup hook in
+``inbox.tasks``) runs ``WEBHOOK_PUMP_THREADS`` pump threads (1 on SQLite, which has one writer;
+3 on PostgreSQL, where a message's statements are network round trips spent outside the GIL).
+They take waiting rows in passes (``inbound_batch.process_waiting_events``: on PostgreSQL each
+event claimed with ``FOR UPDATE SKIP LOCKED`` in a transaction of its own, so pumps in any
+process take disjoint events; on SQLite a pass is one transaction under the write lock), and a
+process that dies mid-pass leaves its uncommitted rows ``received`` for the next pump (the
+claim is the transaction: the database rolls it back).
 
-Waking the pump without polling: ``nudge()`` (called by the request after the insert) sets an
-in-process event, so the embedded server's own pump starts at once; on PostgreSQL it also sends
-``NOTIFY inbox_webhooks``, which the pumps of other processes ``LISTEN`` for. A pump that hears
-nothing looks anyway every ``WEBHOOK_PUMP_IDLE_SECONDS`` (SQLite with the worker in another
-process, a lost notification). Under ``HUEY_IMMEDIATE`` (tests) ``nudge()`` processes inline.
+Waking the pumps without polling: ``nudge()`` (called by the request after the insert) sets an
+in-process event, so the embedded server's own pumps start at once; on PostgreSQL it also sends
+``NOTIFY inbox_webhooks``, which the first pump of every other process ``LISTEN``s for (one
+listening connection per process) and passes on to its siblings. A pump that hears nothing
+looks anyway every ``WEBHOOK_PUMP_IDLE_SECONDS`` (SQLite with the worker in another process, a
+lost notification). Under ``HUEY_IMMEDIATE`` (tests) ``nudge()`` processes inline.
 """
 
 from __future__ import annotations
@@ -33,11 +36,19 @@ CHANNEL = "inbox_webhooks"
 
 _wakeup = threading.Event()
 _started_lock = threading.Lock()
-_pump: Pump | None = None
+_pumps: list[Pump] = []
 
 
 def idle_seconds() -> float:
     return float(getattr(settings, "WEBHOOK_PUMP_IDLE_SECONDS", 1.0))
+
+
+def pump_threads() -> int:
+    """``WEBHOOK_PUMP_THREADS``, or by default 1 on SQLite (one writer) and 3 on PostgreSQL."""
+    configured = getattr(settings, "WEBHOOK_PUMP_THREADS", None)
+    if configured:
+        return max(1, int(configured))
+    return 3 if connection.vendor == "postgresql" else 1
 
 
 def nudge() -> None:
@@ -62,8 +73,10 @@ def _nudge_now() -> None:
 class Pump(threading.Thread):
     """Drains waiting raw events, batch after batch, until none is left; then waits for a nudge."""
 
-    def __init__(self) -> None:
-        super().__init__(name="webhook-pump", daemon=True)
+    def __init__(self, number: int = 0) -> None:
+        super().__init__(name=f"webhook-pump-{number}", daemon=True)
+        #: The first pump of a process listens for other processes' NOTIFY and wakes the rest.
+        self.listens = number == 0
         # Not a background writer in the embedded SQLite write queue (config/sqlite/base.py): its
         # batches queue with the requests, before the worker's threads (the bot's answers, sends),
         # so a message is stored as fast as it arrives whatever the bot is doing.
@@ -76,10 +89,14 @@ class Pump(threading.Thread):
         from .inbound_batch import process_waiting_events
         from .services import hooks
 
-        # The bot's encoder and indexes, loaded before the first customer's question, beside the
-        # pump (which stores messages meanwhile: they need neither).
-        threading.Thread(target=_warm_up, args=(hooks,), name="handlers-warm-up", daemon=True).start()
+        if self.listens:
+            # The bot's encoder and indexes, loaded before the first customer's question, beside
+            # the pumps (which store messages meanwhile: they need neither).
+            threading.Thread(target=_warm_up, args=(hooks,), name="handlers-warm-up", daemon=True).start()
         while not self.stopping.is_set():
+            # Cleared before looking, not before sleeping: a nudge that comes after this look
+            # found nothing is still set when the pump goes to wait, so it is never slept through.
+            _wakeup.clear()
             try:
                 taken = process_waiting_events()
             except Exception:  # a database hiccup: wait a little and look again
@@ -93,7 +110,6 @@ class Pump(threading.Thread):
             self._wait(idle_seconds())
 
     def _wait(self, timeout: float) -> None:
-        _wakeup.clear()
         listener = self._listen()
         if listener is None:
             _wakeup.wait(timeout)
@@ -104,6 +120,7 @@ class Pump(threading.Thread):
         while waited < timeout and not _wakeup.is_set() and not self.stopping.is_set():
             try:
                 if any(True for _ in listener.notifies(timeout=0.05, stop_after=1)):
+                    _wakeup.set()  # the siblings too
                     return
             except Exception:
                 logger.warning("webhook pump: lost its LISTEN connection; polling until it is back")
@@ -112,7 +129,7 @@ class Pump(threading.Thread):
             waited += 0.05
 
     def _listen(self):
-        if connection.vendor != "postgresql":
+        if not self.listens or connection.vendor != "postgresql":
             return None
         if self._listener is None or self._listener.closed:
             import psycopg
@@ -152,22 +169,27 @@ def _warm_up(hooks) -> None:
         close_old_connections()
 
 
-def start() -> Pump | None:
-    """Start this process's pump (once; later calls return the running one). Not under
-    ``HUEY_IMMEDIATE``, where ``nudge`` processes inline."""
-    global _pump
+def start() -> list[Pump]:
+    """Start this process's pumps (once; later calls return the running ones, restarting any
+    that died). None under ``HUEY_IMMEDIATE``, where ``nudge`` processes inline."""
     if queue.is_immediate() or not getattr(settings, "WEBHOOK_PUMP", True):
-        return None
+        return []
     with _started_lock:
-        if _pump is None or not _pump.is_alive():
-            _pump = Pump()
-            _pump.start()
-        return _pump
+        wanted = pump_threads()
+        while len(_pumps) < wanted:
+            _pumps.append(None)
+        for number, pump in enumerate(_pumps):
+            if pump is None or not pump.is_alive():
+                _pumps[number] = Pump(number)
+                _pumps[number].start()
+        return list(_pumps)
 
 
 def stop() -> None:
-    global _pump
     with _started_lock:
-        if _pump is not None:
-            _pump.stop()
-            _pump = None
+        for pump in _pumps:
+            pump.stopping.set()
+        _wakeup.set()
+        for pump in _pumps:
+            pump.stop()
+        _pumps.clear()
