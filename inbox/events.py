@@ -13,13 +13,15 @@ Groups:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
@@ -44,7 +46,7 @@ def send_event(groups: Iterable[str], event_type: str, payload: dict[str, Any]) 
     "group": group}``; the group lets a consumer drop what arrives after it left that group.
 
     The embedded layer (``inbox.channel_layer``) takes the message from this thread directly;
-    other layers get every group in one event-loop run rather than one loop per group.
+    other layers (Redis) get every group in one run on the process's send loop (``_send_loop``).
     """
     layer = get_channel_layer()
     if layer is None:
@@ -59,9 +61,37 @@ def send_event(groups: Iterable[str], event_type: str, payload: dict[str, Any]) 
                 logger.exception("could not send %s to %s", event_type, group)
         return
     try:
-        async_to_sync(_send_all)(layer, groups, event_type, payload)
+        future = asyncio.run_coroutine_threadsafe(_send_all(layer, groups, event_type, payload), _send_loop())
+        # Waited for: events of one thread leave in order, and a slow layer slows its writer
+        # rather than piling up sends in memory.
+        future.result(timeout=SEND_TIMEOUT_SECONDS)
     except Exception:
         logger.exception("could not send %s to %s", event_type, groups)
+
+
+#: A send that takes longer is given up (logged); the rows are committed already.
+SEND_TIMEOUT_SECONDS = 10.0
+
+_loop_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_thread: threading.Thread | None = None
+_loop_pid: int | None = None
+
+
+def _send_loop() -> asyncio.AbstractEventLoop:
+    """One event loop per process, in a thread of its own, for the sends of sync code (services
+    in request threads, the pumps, worker tasks). ``async_to_sync`` in a thread outside an
+    event loop runs each call in a new loop, and channels_redis keeps its connections per loop:
+    every broadcast from the worker opened and closed a Redis connection (a fifth of the
+    scale-out worker's time, bench/README.md "Scale-out pumps"). Made again after a fork."""
+    global _loop, _loop_thread, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid() or _loop_thread is None or not _loop_thread.is_alive():
+            _loop = asyncio.new_event_loop()
+            _loop_thread = threading.Thread(target=_loop.run_forever, name="live-events-send", daemon=True)
+            _loop_thread.start()
+            _loop_pid = os.getpid()
+        return _loop
 
 
 def _message(event_type: str, payload: dict[str, Any], group: str) -> dict[str, Any]:

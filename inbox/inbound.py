@@ -167,11 +167,12 @@ def process_loaded_event(event: WebhookEvent) -> str:
 
 def _finish(event: WebhookEvent, status: str, error: str, summary: str = "", *,
             failures: list[dict[str, str]] | None = None, attempts: int | None = None) -> str:
-    """Record the outcome (one UPDATE); ``attempts`` (for failures worth retrying) schedules the next try."""
+    """Record the outcome and the attempt (one UPDATE); ``attempts`` (for failures worth
+    retrying) schedules the next try."""
     next_attempt_at = None
     if status == WebhookEvent.Status.FAILED and attempts is not None:
         next_attempt_at = webhook_events.next_attempt(attempts)
     WebhookEvent.objects.filter(pk=event.pk).update(
         status=status, error=clean_text(error, 10_000), summary=clean_text(summary), failures=failures or [],
-        next_attempt_at=next_attempt_at, processed_at=timezone.now())
+        next_attempt_at=next_attempt_at, processed_at=timezone.now(), attempts=event.attempts)
     return status

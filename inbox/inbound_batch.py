@@ -83,21 +83,35 @@ def _process_event_by_event(limit: int) -> int:
             event = claim.first()
             if event is None:
                 break  # nothing left that another pump has not locked
-            _claim_and_process([event])
+            _process_claimed(event)
         taken, after = taken + 1, event.pk
     return taken
 
 
 def _claim_and_process(events: list[WebhookEvent]) -> None:
-    """Count an attempt for each event and process it in its own savepoint (inside the caller's
-    transaction: an attempt that dies with the process is not counted)."""
+    """Count an attempt for each event (one UPDATE for the batch) and process each in its own
+    savepoint (inside the caller's transaction: an attempt that dies with the process is not
+    counted)."""
     if not events:
         return
     WebhookEvent.objects.filter(pk__in=[e.pk for e in events]).update(attempts=F("attempts") + 1)
     for event in events:
         event.attempts += 1
-        try:
-            with transaction.atomic():
-                process_loaded_event(event)
-        except Exception:  # the event stays waiting; its neighbours are kept; the sweep retries it
-            logger.exception("webhook event %s could not be processed", event.pk)
+        _process(event, counted=True)
+
+
+def _process_claimed(event: WebhookEvent) -> None:
+    """One claimed event: its attempt is recorded with its outcome (``inbound._finish``), so
+    the event costs no UPDATE of its own, only when processing breaks."""
+    event.attempts += 1
+    _process(event, counted=False)
+
+
+def _process(event: WebhookEvent, *, counted: bool) -> None:
+    try:
+        with transaction.atomic():
+            process_loaded_event(event)
+    except Exception:  # the event stays waiting; its neighbours are kept; the sweep retries it
+        logger.exception("webhook event %s could not be processed", event.pk)
+        if not counted:
+            WebhookEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)

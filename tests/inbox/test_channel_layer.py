@@ -160,3 +160,46 @@ def test_an_idle_redis_receive_survives_the_blocking_pop_timeout():
         return message
 
     assert run(scenario())["event"] == "ping"
+
+
+def test_broadcasts_from_sync_threads_reuse_one_redis_connection(settings):
+    """``events.send_event`` from threads outside an event loop (the pumps, worker tasks) runs
+    on the process's send loop, so channels_redis keeps its connection: ``async_to_sync`` ran
+    each call in a new loop and opened (and closed) a Redis connection per broadcast."""
+    from django.conf import settings as django_settings
+
+    if django_settings.CHANNEL_LAYERS["default"]["BACKEND"] != "channels_redis.core.RedisChannelLayer":
+        pytest.skip("needs the Redis layer (REDIS_URL)")
+    import redis
+    from channels.layers import get_channel_layer
+
+    from inbox import events
+
+    settings.LIVE_EVENT_TIMING = False
+    layer = get_channel_layer()
+    received = []
+
+    async def listen(channel):
+        for _ in range(6):
+            received.append((await asyncio.wait_for(layer.receive(channel), 10))["data"]["n"])
+
+    async def member():
+        channel = await layer.new_channel()
+        await layer.group_add("inbox-reuse", channel)
+        return channel
+
+    channel = run(member())
+    stats = redis.Redis.from_url(django_settings.REDIS_URL)
+    before = stats.info("stats")["total_connections_received"]
+
+    def send(n):
+        events.send_event(["inbox-reuse"], "message.created", {"n": n})
+
+    for start in (0, 3):  # two threads one after the other, three events each
+        thread = threading.Thread(target=lambda s=start: [send(n) for n in range(s, s + 3)])
+        thread.start()
+        thread.join(10)
+    opened = stats.info("stats")["total_connections_received"] - before
+    run(listen(channel))
+    assert received == [0, 1, 2, 3, 4, 5]  # all of them, in order
+    assert opened <= 1, f"{opened} Redis connections for 6 broadcasts"

@@ -65,3 +65,5 @@ def test_an_event_that_breaks_keeps_its_neighbours(monkeypatch):
     statuses = dict(WebhookEvent.objects.values_list("pk", "status"))
     assert statuses == {events[0].pk: "processed", events[1].pk: "received", events[2].pk: "processed"}
     assert Message.objects.filter(direction="in").count() == 2
+    # Every attempt is counted, the broken one's too (it waits for the sweep's backoff).
+    assert set(WebhookEvent.objects.values_list("attempts", flat=True)) == {1}
