@@ -14,8 +14,9 @@ so a run takes a minute or two and can be repeated before and after a change in 
 conditions (run it pinned: ``taskset -c 1``). ``--profile N`` records N seconds of the server
 with py-spy from the start of the bot burst (``--profile-bursts`` picks the bursts; with
 ``--keep-profile``, py-spy's collapsed stacks are copied there, ``-bot`` / ``-nobot`` added to the
-name; ``bench/profile_areas.py`` sums them by area). Each burst also prints the server's CPU
-time (user + system, from ``/proc``) per message. ``--hold`` starts the server without its pump
+name; ``baseline`` in ``--profile-bursts`` records the trivial view's run too;
+``bench/profile_areas.py`` sums them by area). Each burst also prints the server's CPU time
+(user + system, from ``/proc``) per message, the baseline its CPU per request. ``--hold`` starts the server without its pump
 (``WEBHOOK_PUMP=0``), so a burst measures the webhook request alone, processing held: compare
 its POST ratio with a normal run's to tell the request's own cost from the processing's share
 of the core (the held events are left unprocessed; the run ends after the POSTs).
@@ -63,7 +64,23 @@ def run(args) -> dict:
         stack.start_app()
         hosts = stack.hosts
         drivers = Drivers(workdir, stack.env)
+        server = stack.procs["worker" if args.setup == "scaleout" else "web1"].pid
+        cpu_before = cpu_seconds(stack.procs["web1"].pid)
+        if args.profile and "baseline" in args.profile_bursts.split(","):
+            spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(stack.procs["web1"].pid),
+                                    "--duration", str(int(args.profile)), "--rate", "50", "--format", "raw", "--output",
+                                    str(workdir / "profile-baseline.txt"), "--nonblocking"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL,
+                                   preexec_fn=lambda: os.sched_setaffinity(0, range(os.cpu_count() or 1)))
+        else:
+            spy = None
         base = drivers.http(app.echo_requests(args.baseline_count), hosts=hosts, users=args.clients)
+        phases["baseline_cpu_ms"] = (cpu_seconds(stack.procs["web1"].pid) - cpu_before) * 1000 / args.baseline_count
+        if spy is not None:
+            spy.wait(timeout=args.profile + 60)
+            if args.keep_profile and (workdir / "profile-baseline.txt").exists():
+                kept = Path(args.keep_profile)
+                shutil.copy(workdir / "profile-baseline.txt", kept.with_name(f"{kept.stem}-baseline{kept.suffix}"))
         ok = [r for r in base if 200 <= r[3] < 300]
         phases["baseline_rps"] = len(ok) / (max(r[2] for r in base) - min(r[1] for r in base))
         phases["baseline_load"] = load()
@@ -73,7 +90,6 @@ def run(args) -> dict:
             tag = name.replace("_", "") + str(int(time.time()) % 100000)
             requests = app.webhook_requests(public_id=public_id, count=args.burst, customers=200, tag=tag)
             spy = None
-            server = stack.procs["worker" if args.setup == "scaleout" else "web1"].pid
             profiled = name.removeprefix("burst_") in args.profile_bursts.split(",")
             if args.profile and profiled:
                 spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(server), "--duration", str(int(args.profile)),
@@ -131,7 +147,8 @@ def run(args) -> dict:
 def report(out: dict) -> None:
     p = out["phases"]
     print(f"\n=== ingest {out['setup']} ===")
-    print(f"baseline: trivial Django POST view {p['baseline_rps']:.0f} req/s ({p['baseline_load']})")
+    print(f"baseline: trivial Django POST view {p['baseline_rps']:.0f} req/s, web server CPU "
+          f"{p['baseline_cpu_ms']:.1f} ms per request ({p['baseline_load']})")
     for name in ("burst_bot", "burst_nobot"):
         if name not in p:
             continue
@@ -169,7 +186,8 @@ def main(argv=None) -> int:
     parser.add_argument("--process-timeout", type=float, default=600)
     parser.add_argument("--bot-only", action="store_true", help="skip the burst without the bot")
     parser.add_argument("--profile", type=float, default=0, help="seconds of py-spy on the server (bot burst)")
-    parser.add_argument("--profile-bursts", default="bot", help="which bursts to profile: bot, nobot or bot,nobot")
+    parser.add_argument("--profile-bursts", default="bot",
+                        help="what to profile, comma-separated: bot, nobot (the bursts), baseline (the trivial view)")
     parser.add_argument("--keep-profile", help="copy py-spy's raw (collapsed) stacks here (-bot / -nobot added)")
     parser.add_argument("--hold", action="store_true",
                         help="no pump (WEBHOOK_PUMP=0): one burst, the webhook requests alone, nothing processed")

@@ -58,6 +58,10 @@ AREAS = [
     ("threading, waits", r"\(threading\.py|\(queue\.py"),
 ]
 
+#: A sample whose innermost frame is one of these is a thread waiting (a lock, a condition, an
+#: idle executor), not CPU: counted apart, left out of the shares.
+WAITS = r"^(Condition\.wait|Thread\._wait_for_tstate_lock|_worker \(concurrent/futures/thread\.py:81\)|EpollSelector\.select|Event\.wait|Semaphore\.acquire)"
+
 
 def parse(path: str):
     for line in open(path, encoding="utf-8", errors="replace"):
@@ -89,8 +93,11 @@ def main(argv=None) -> int:
     by_task_area: collections.Counter = collections.Counter()
     leaf: collections.Counter = collections.Counter()
     cumulative: collections.Counter = collections.Counter()
-    total = 0
+    total = waits = 0
     for frames, count in parse(args.profile):
+        if re.search(WAITS, frames[-1]):
+            waits += count
+            continue
         task, area = classify(frames)
         total += count
         by_task[task] += count
@@ -109,7 +116,8 @@ def main(argv=None) -> int:
         ms = f", {n / total * args.cpu_ms_per_msg:5.2f} ms/msg" if args.cpu_ms_per_msg else ""
         return f"{n:6d} {100 * n / total:5.1f} %{ms}"
 
-    print(f"{total} samples (threads running; pinned to one core, so about the CPU's share)")
+    print(f"{total} samples of running threads (pinned to one core, so about the CPU's share); "
+          f"{waits} more of threads waiting, left out")
     print("\nby task:")
     for task, n in by_task.most_common():
         print(f"  {share(n)}  {task}")
