@@ -139,6 +139,14 @@ def bot_replies_since(public_id: str, since: float) -> list[float]:
         inbox__public_id=public_id, sender_kind="bot", created_at__gte=start).values_list("created_at", flat=True)]
 
 
+def sends_pending(public_id: str) -> int:
+    """The bot's replies in an inbox not sent yet (queued or being sent to the Graph API fake)."""
+    from inbox.models import Message
+
+    return Message.objects.filter(inbox__public_id=public_id, sender_kind="bot",
+                                  delivery_state__in=["queued", "sending"]).count()
+
+
 def events_left(public_id: str) -> int:
     from inbox.models import WebhookEvent
 

@@ -62,10 +62,20 @@ def handle_incoming(*, conversation, message, automated: bool) -> None:
     """Answer one customer message of a conversation in ``bot`` status (see module docstring)."""
     from inbox.models import Conversation
 
-    conversation = Conversation.objects.select_related("inbox", "contact").get(pk=conversation.pk)
+    # Read again inside the handlers' transaction (an agent may have taken it since the batch
+    # was loaded); the inbox in hand is the same row, not read (and decrypted) again.
+    inbox = conversation.inbox if "inbox" in conversation._state.fields_cache else None
+    conversation = Conversation.objects.select_related(*(("contact",) if inbox else ("inbox", "contact"))).get(
+        pk=conversation.pk)
+    if inbox is not None and inbox.pk == conversation.inbox_id:
+        conversation.inbox = inbox
     if conversation.status != Conversation.Status.BOT:
         return  # an agent has it: the bot never speaks over a person
-    settings_row = bot_services.settings_for(conversation.inbox)
+    # Read once per inbox and batch by ``BotHandler.prepare_many`` (like the match itself, an
+    # edit made since applies from the next batch).
+    settings_row = getattr(message, "bot_settings", None)
+    if settings_row is None or settings_row.inbox_id != conversation.inbox_id:
+        settings_row = bot_services.settings_for(conversation.inbox)
     turn = _Turn(conversation, message, settings_row)
     if automated:
         # Auto-replies and bulk mail: answering could start a loop; agents see it in the list.
@@ -162,6 +172,7 @@ def warm_up() -> int:
     from . import encoders
 
     encoders.get_encoder(settings.BOT_ENCODER, threads=settings.BOT_ENCODER_THREADS)
+    guess_language("warm up")  # loads py3langid's model (about 0.4 s), not on the first question
     before = index_cache.builds
     index_cache.get_index(None)
     for inbox in Inbox.objects.filter(enabled=True):
@@ -219,7 +230,15 @@ def customer_language(conversation, message) -> str:
         # A tapped button says nothing about the language: keep the conversation's.
         last = BotDecisionLog.objects.filter(conversation=conversation).exclude(language="").first()
         return last.language if last else (default or "en")
-    return guess_language(text, default=default or "en")
+    # The guess depends on the text and the default only: kept on the message, so the matcher's
+    # preparation and the answer guess once (py3langid is a good part of the bot's CPU).
+    key = (text, default)
+    kept = getattr(message, "_bot_language_guess", None)
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    language = guess_language(text, default=default or "en")
+    message._bot_language_guess = (key, language)
+    return language
 
 
 class _Turn:

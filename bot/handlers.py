@@ -10,6 +10,7 @@ transaction opens; ``__call__`` decides and writes inside it.
 from __future__ import annotations
 
 from . import engine
+from . import services as bot_services
 
 
 class BotHandler:
@@ -30,7 +31,8 @@ class BotHandler:
                 text, inbox=conversation.inbox, language=engine.customer_language(conversation, message))
 
     def prepare_many(self, messages) -> None:
-        """``prepare`` for a batch of messages: the questions of each inbox encoded in one call."""
+        """``prepare`` for a batch of messages: the questions of each inbox encoded in one call,
+        the inbox's bot settings read once (kept on each message as ``bot_settings``)."""
         by_inbox: dict[int, list] = {}
         for message in messages:
             conversation = message.conversation
@@ -40,10 +42,12 @@ class BotHandler:
                     (message, text, engine.customer_language(conversation, message)))
         for items in by_inbox.values():
             inbox = items[0][0].conversation.inbox
+            settings_row = bot_services.settings_for(inbox)
             results = engine.prematch_many([text for _, text, _ in items], inbox=inbox,
                                            languages=[language for _, _, language in items])
             for (message, _, _), prematched in zip(items, results):
                 message.bot_prematched = prematched
+                message.bot_settings = settings_row
 
     def warm_up(self) -> None:
         """Load the encoder and the indexes when a worker starts (``inbox.services.hooks``)."""

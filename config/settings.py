@@ -116,6 +116,11 @@ SQLITE_OPTIONS = {
 }
 #: Django's SQLite backend plus the fair write queue.
 SQLITE_ENGINE = "config.sqlite"
+#: Seconds a thread keeps its SQLite connection. Opening one (file, WAL and synchronous pragmas,
+#: Django's SQL functions) cost about 0.5 ms, paid by every task of the in-process worker (each
+#: reply's send) when connections were closed after each task; a local file has no server-side
+#: connection limit to respect (unlike PostgreSQL, which uses a pool).
+SQLITE_CONN_MAX_AGE = int(os.environ.get("SQLITE_CONN_MAX_AGE", "600"))
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DB_POOL", True):
@@ -133,11 +138,12 @@ if DATABASE_URL:
         }
     if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         DATABASES["default"]["ENGINE"] = SQLITE_ENGINE
-        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["CONN_MAX_AGE"] = SQLITE_CONN_MAX_AGE
         DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 else:
     DATABASES = {
-        "default": {"ENGINE": SQLITE_ENGINE, "NAME": DATA_DIR / "db.sqlite3", "OPTIONS": SQLITE_OPTIONS}
+        "default": {"ENGINE": SQLITE_ENGINE, "NAME": DATA_DIR / "db.sqlite3", "OPTIONS": SQLITE_OPTIONS,
+                    "CONN_MAX_AGE": SQLITE_CONN_MAX_AGE}
     }
 if os.environ.get("TEST_SQLITE_PATH") and "sqlite" in DATABASES["default"]["ENGINE"]:
     # A file test database, so a server subprocess (browser tests) can share it.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from channels_adapters.base import StatusUpdate
@@ -24,7 +24,27 @@ def claim_for_sending(*, message_id: int) -> Message | None:
     )
     if not rows:
         return None
-    return Message.objects.select_related("conversation__contact", "conversation__inbox", "inbox", "author").get(pk=message_id)
+    # The message's inbox is its conversation's (one row, loaded and decrypted once); its
+    # attachments are read once for the send and the "sent" broadcast after it.
+    message = (Message.objects.select_related("conversation__contact", "inbox", "author")
+               .prefetch_related("attachments").get(pk=message_id))
+    message.conversation.inbox = message.inbox
+    return message
+
+
+def _reread(message: Message) -> Message:
+    """``message`` as stored now, for a broadcast after a change of its delivery columns. A message
+    from ``claim_for_sending`` (relations and attachments loaded) keeps those: only its own row is
+    read again; any other is read with its relations."""
+    loaded = message._state.fields_cache
+    if "conversation" in loaded and "inbox" in loaded and "attachments" in getattr(message, "_prefetched_objects_cache", {}):
+        fresh = Message.objects.get(pk=message.pk)
+        if (fresh.conversation_id, fresh.inbox_id, fresh.author_id) == (message.conversation_id, message.inbox_id,
+                                                                          message.author_id):
+            fresh.conversation, fresh.inbox, fresh.author = message.conversation, message.inbox, message.author
+            fresh._prefetched_objects_cache = {"attachments": message._prefetched_objects_cache["attachments"]}
+            return fresh
+    return Message.objects.select_related("conversation", "inbox", "author").get(pk=message.pk)
 
 
 def requeue_uncertain_send(*, message: Message, now: dt.datetime) -> bool:
@@ -36,9 +56,12 @@ def requeue_uncertain_send(*, message: Message, now: dt.datetime) -> bool:
 
 @transaction.atomic
 def record_send_success(*, message: Message, provider_message_id: str) -> Message:
-    Message.objects.filter(pk=message.pk).update(provider_message_id=provider_message_id or None, sent_at=timezone.now())
-    Message.objects.filter(pk=message.pk, delivery_state__in=["queued", "sending"]).update(delivery_state="sent")
-    message = Message.objects.select_related("conversation", "inbox", "author").get(pk=message.pk)
+    # One UPDATE: the state moves to "sent" unless a delivery report already moved it further.
+    Message.objects.filter(pk=message.pk).update(
+        provider_message_id=provider_message_id or None, sent_at=timezone.now(),
+        delivery_state=Case(When(delivery_state__in=["queued", "sending"], then=Value("sent")),
+                            default=F("delivery_state")))
+    message = _reread(message)
     broadcast_message(message, event="message.updated")
     return message
 
@@ -53,7 +76,7 @@ def record_send_failure(*, message: Message, error: str, code: str = "", retry_a
     else:
         Message.objects.filter(pk=message.pk).exclude(delivery_state__in=["delivered", "read"]).update(
             delivery_state="failed", delivery_error=error[:2000], delivery_error_code=code[:40], next_attempt_at=None)
-    message = Message.objects.select_related("conversation", "inbox", "author").get(pk=message.pk)
+    message = _reread(message)
     broadcast_message(message, event="message.updated")
     return message
 

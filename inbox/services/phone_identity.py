@@ -103,14 +103,16 @@ def heal_phone_duplicates(*, contact: Contact, dry_run: bool = False) -> tuple[C
     return primary, merged
 
 
-@transaction.atomic
 def contact_record_wa_id(*, contact: Contact, wa_id: str, sent_to: str) -> Contact:
     """WhatsApp's answer to a send names the customer's ``wa_id`` (``contacts[].wa_id``). When it
     differs from the address we sent to (a number from an order; Brazil's ninth digit), keep it
     as the contact's WhatsApp identity: later replies go to it, and the customer's answer lands
-    in the same conversation. An identity another contact owns merges that contact in."""
+    in the same conversation. An identity another contact owns merges that contact in. The
+    usual answer (the address sent to) opens no transaction: after every send, an empty one
+    would still take the write lock on SQLite."""
     from .contacts import contact_add_identity  # contacts imports this module
 
     if not wa_id or wa_id == sent_to or not from_wa_id(wa_id).valid:
         return contact
-    return contact_add_identity(contact=contact, channel_kind=ChannelKind.WHATSAPP, address=wa_id)
+    with transaction.atomic():
+        return contact_add_identity(contact=contact, channel_kind=ChannelKind.WHATSAPP, address=wa_id)

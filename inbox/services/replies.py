@@ -69,7 +69,13 @@ def send_reply(
     """
     if not text.strip() and not attachments and not template:
         raise ServiceError(_("A reply needs text, an attachment or a template."))
-    conversation = Conversation.objects.select_for_update(of=("self",)).select_related("inbox", "contact", "assignee").get(pk=conversation.pk)
+    # The inbox in hand (the bot's, a view's) is the same row: not read and decrypted again.
+    inbox = conversation.inbox if "inbox" in conversation._state.fields_cache else None
+    conversation = (Conversation.objects.select_for_update(of=("self",))
+                    .select_related(*(("contact", "assignee") if inbox else ("inbox", "contact", "assignee")))
+                    .get(pk=conversation.pk))
+    if inbox is not None and inbox.pk == conversation.inbox_id:
+        conversation.inbox = inbox
     window = service_window(conversation)
     if window["applies"] and not window["open"] and not template and sender_kind == Message.SenderKind.AGENT:
         raise WindowClosed(
