@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from bench.load_app import whatsapp_body
 from bot import services as bot_services
 from bot.models import BotDecisionLog
-from inbox import outbound, queue, services
+from inbox import inbound_batch, outbound, queue, services
 from inbox.inbound import record_webhook_event
 from inbox.inbound_batch import process_waiting_events
 from inbox.models import Message
@@ -81,8 +81,11 @@ def test_queries_per_message_from_webhook_to_sent_answer(inbox, answers, enqueue
     # 9.4 / 8.3 per message (these numbers' line has two forms, so the line lookup is two
     # queries): the existing-message check, identity, the phone line, the conversation (a
     # returning customer's), the message, the conversation's update, the event's outcome.
-    assert new_stored <= 94
-    assert returning_stored <= 83
+    # PostgreSQL: one more, each event claimed in a transaction of its own (SKIP LOCKED, so
+    # several pumps work side by side; inbox/inbound_batch.py) instead of once per batch.
+    claim = BATCH if inbound_batch.one_transaction_per_event() else 0
+    assert new_stored <= 94 + claim
+    assert returning_stored <= 83 + claim
     # 11.3-11.5 per message: the claim (handled_at), the survey and order checks, the
     # conversation read again under its lock (twice: the bot, then the reply), the answers,
     # the decision log, the reply, its conversation, the answer's counter.
