@@ -14,23 +14,13 @@ from django.db import connection, connections, transaction
 from inbox import inbound, inbound_batch
 from inbox.inbound import record_webhook_event
 from inbox.models import Conversation, Message, WebhookEvent
-from tests.factories import make_inbox
+from tests.inbox.test_inbound_pump import inbox, no_bot  # noqa: F401 (fixtures: the same inbox, no bot)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif("not __import__('django.db').db.connection.features.has_select_for_update_skip_locked",
                        reason="one transaction per event is the row-locking databases' mode"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def no_bot(monkeypatch):
-    monkeypatch.setattr("bot.engine.bot_enabled_for", lambda inbox: False)
-
-
-@pytest.fixture
-def inbox():
-    return make_inbox("whatsapp", channel_config={"phone_number_id": "1234567890", "app_secret": "s"})
 
 
 def store(inbox, n: int, customer: int) -> WebhookEvent:
