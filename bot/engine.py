@@ -61,14 +61,11 @@ def bot_enabled_for(inbox) -> bool:
 def handle_incoming(*, conversation, message, automated: bool) -> None:
     """Answer one customer message of a conversation in ``bot`` status (see module docstring)."""
     from inbox.models import Conversation
+    from inbox.selectors import reread_conversation
 
     # Read again inside the handlers' transaction (an agent may have taken it since the batch
-    # was loaded); the inbox in hand is the same row, not read (and decrypted) again.
-    inbox = conversation.inbox if "inbox" in conversation._state.fields_cache else None
-    conversation = Conversation.objects.select_related(*(("contact",) if inbox else ("inbox", "contact"))).get(
-        pk=conversation.pk)
-    if inbox is not None and inbox.pk == conversation.inbox_id:
-        conversation.inbox = inbox
+    # was loaded).
+    conversation = reread_conversation(conversation, "contact")
     if conversation.status != Conversation.Status.BOT:
         return  # an agent has it: the bot never speaks over a person
     # Read once per inbox and batch by ``BotHandler.prepare_many`` (like the match itself, an

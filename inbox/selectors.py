@@ -167,3 +167,16 @@ def duplicate_suggestions(*, contact: Contact, user=None) -> list[tuple[Contact,
             reason = f"Same phone number ({other.phone or contact.phone})"
         suggestions.append((other, reason))
     return suggestions
+
+
+def reread_conversation(conversation: Conversation, *related: str, queryset: QuerySet[Conversation] | None = None
+                        ) -> Conversation:
+    """``conversation`` read again (from ``queryset``, e.g. under a row lock) with ``related``
+    loaded. The inbox it already carries is the same row and is kept instead of read (and its
+    credentials decrypted) again; otherwise the inbox is loaded with the rest."""
+    queryset = Conversation.objects.all() if queryset is None else queryset
+    inbox = conversation.inbox if "inbox" in conversation._state.fields_cache else None
+    fresh = queryset.select_related(*related, *(() if inbox else ("inbox",))).get(pk=conversation.pk)
+    if inbox is not None and inbox.pk == fresh.inbox_id:
+        fresh.inbox = inbox
+    return fresh

@@ -17,6 +17,7 @@ from channels_adapters.registry import adapter_class_for
 
 from .. import queue
 from ..models import Attachment, Conversation, Inbox, Message
+from ..selectors import reread_conversation
 from .broadcast import broadcast_conversation, broadcast_message, preview
 from .errors import ServiceError, WindowClosed
 
@@ -69,13 +70,8 @@ def send_reply(
     """
     if not text.strip() and not attachments and not template:
         raise ServiceError(_("A reply needs text, an attachment or a template."))
-    # The inbox in hand (the bot's, a view's) is the same row: not read and decrypted again.
-    inbox = conversation.inbox if "inbox" in conversation._state.fields_cache else None
-    conversation = (Conversation.objects.select_for_update(of=("self",))
-                    .select_related(*(("contact", "assignee") if inbox else ("inbox", "contact", "assignee")))
-                    .get(pk=conversation.pk))
-    if inbox is not None and inbox.pk == conversation.inbox_id:
-        conversation.inbox = inbox
+    conversation = reread_conversation(conversation, "contact", "assignee",
+                                       queryset=Conversation.objects.select_for_update(of=("self",)))
     window = service_window(conversation)
     if window["applies"] and not window["open"] and not template and sender_kind == Message.SenderKind.AGENT:
         raise WindowClosed(

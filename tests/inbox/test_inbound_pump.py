@@ -29,15 +29,17 @@ def inbox():
     return make_inbox("whatsapp", channel_config={"phone_number_id": "1234567890", "app_secret": "s"})
 
 
-def body(n: int, message_id: str | None = None) -> bytes:
-    return json.dumps({"messages": [{"id": message_id or f"wamid.pump.{n}", "from": f"55119000{n:04d}",
+def body(n: int, message_id: str | None = None, customer: int | None = None) -> bytes:
+    sender = n if customer is None else customer
+    return json.dumps({"messages": [{"id": message_id or f"wamid.pump.{n}", "from": f"55119000{sender:04d}",
                                      "text": f"pergunta {n}"}]}).encode()
 
 
-def store(inbox, n: int, message_id: str | None = None) -> WebhookEvent:
+def store(inbox, n: int, message_id: str | None = None, *, customer: int | None = None) -> WebhookEvent:
+    """Event ``n`` from customer ``customer`` (by default a customer of its own)."""
     with transaction.atomic():
         return record_webhook_event(inbox=inbox, channel_kind="whatsapp", public_id=inbox.public_id,
-                                    body=body(n, message_id), headers={})
+                                    body=body(n, message_id, customer), headers={})
 
 
 @pytest.fixture

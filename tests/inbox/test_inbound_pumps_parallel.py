@@ -4,31 +4,21 @@ working on the same conversations lose, duplicate and deadlock nothing."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 
 from inbox import inbound, inbound_batch
-from inbox.inbound import record_webhook_event
 from inbox.models import Conversation, Message, WebhookEvent
-from tests.inbox.test_inbound_pump import inbox, no_bot  # noqa: F401 (fixtures: the same inbox, no bot)
+from tests.inbox.test_inbound_pump import inbox, no_bot, store  # noqa: F401 (the same inbox and events, no bot)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif("not __import__('django.db').db.connection.features.has_select_for_update_skip_locked",
                        reason="one transaction per event is the row-locking databases' mode"),
 ]
-
-
-def store(inbox, n: int, customer: int) -> WebhookEvent:
-    body = json.dumps({"messages": [{"id": f"wamid.par.{n}", "from": f"55119000{customer:04d}",
-                                     "text": f"pergunta {n}"}]}).encode()
-    with transaction.atomic():
-        return record_webhook_event(inbox=inbox, channel_kind="whatsapp", public_id=inbox.public_id, body=body,
-                                    headers={})
 
 
 def in_thread(target):
@@ -99,6 +89,6 @@ def test_pumps_on_the_same_conversations_lose_and_duplicate_nothing(inbox, caplo
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
     texts = list(Message.objects.filter(direction="in").values_list("provider_message_id", flat=True))
-    assert sorted(texts) == sorted(f"wamid.par.{n}" for n in range(count))
+    assert sorted(texts) == sorted(f"wamid.pump.{n}" for n in range(count))
     assert Conversation.objects.count() == customers
     assert connection.vendor == "postgresql"
